@@ -1,0 +1,52 @@
+#include "client/quota_client.h"
+
+#include <chrono>
+
+#include "grpcpp/grpcpp.h"
+#include "quotad/v1/quota.grpc.pb.h"
+
+namespace quotad::client {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+class GrpcQuotaConnection final : public QuotaConnection {
+ public:
+  explicit GrpcQuotaConnection(const ClientOptions& options)
+      : timeout_(options.timeout),
+        stub_(v1::QuotaService::NewStub(
+            grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials()))) {}
+
+  absl::StatusOr<v1::AcquireResponse> Acquire(const v1::AcquireRequest& request) override {
+    return Call(&v1::QuotaService::Stub::Acquire, request, v1::AcquireResponse());
+  }
+  absl::StatusOr<v1::AcquireResponse> Check(const v1::AcquireRequest& request) override {
+    return Call(&v1::QuotaService::Stub::Check, request, v1::AcquireResponse());
+  }
+  absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request) override {
+    return Call(&v1::QuotaService::Stub::Refund, request, v1::RefundResponse());
+  }
+
+ private:
+  template <typename Method, typename Request, typename Response>
+  absl::StatusOr<Response> Call(Method method, const Request& request, Response response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout_));
+    grpc::Status status = ((*stub_).*method)(&context, request, &response);
+    if (!status.ok()) return FromGrpc(status);
+    return response;
+  }
+
+  absl::Duration timeout_;
+  std::unique_ptr<v1::QuotaService::Stub> stub_;
+};
+
+}  // namespace
+
+std::shared_ptr<QuotaConnection> MakeQuotaConnection(const ClientOptions& options) {
+  return std::make_shared<GrpcQuotaConnection>(options);
+}
+
+}  // namespace quotad::client

@@ -1,0 +1,405 @@
+#include "quotad/admission/admission_controller.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "quotad/admission/next_request.h"
+#include "quotad/common/logging.h"
+#include "quotad/common/status_macros.h"
+#include "quotad/policy/window.h"
+#include "quotad/v1/storage.pb.h"
+
+namespace quotad {
+namespace {
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t micros = absl::ToInt64Microseconds(d);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+uint64_t Load64(const IdentityHash& h) {
+  uint64_t v;
+  std::memcpy(&v, h.data(), sizeof(v));
+  return v;
+}
+
+absl::BitGenRef ThreadLocalGen() {
+  thread_local absl::InsecureBitGen gen;
+  return absl::BitGenRef(gen);
+}
+
+absl::Status AsUnavailable(const absl::Status& s) {
+  if (s.ok() || absl::IsUnavailable(s)) return s;
+  return absl::UnavailableError(s.message());
+}
+
+}  // namespace
+
+// Locks a set of shards in ascending index order; unlocks on destruction.
+class AdmissionController::ShardLocks {
+ public:
+  ShardLocks(Shard* shards, absl::InlinedVector<size_t, 4> indices) : shards_(shards) {
+    std::sort(indices.begin(), indices.end());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    indices_ = std::move(indices);
+    for (size_t i : indices_) shards_[i].mu.Lock();
+  }
+  ~ShardLocks() {
+    for (auto it = indices_.rbegin(); it != indices_.rend(); ++it) shards_[*it].mu.Unlock();
+  }
+  ShardLocks(const ShardLocks&) = delete;
+  ShardLocks& operator=(const ShardLocks&) = delete;
+
+ private:
+  Shard* shards_;
+  absl::InlinedVector<size_t, 4> indices_;
+};
+
+AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* policy,
+                                         const IdentityHasher* hasher, Clock* clock,
+                                         const OverrideSource* overrides,
+                                         AdmissionOptions options)
+    : store_(store),
+      policy_(policy),
+      hasher_(hasher),
+      clock_(clock),
+      overrides_(overrides),
+      options_(std::move(options)) {
+  options_.shards = std::max(1, options_.shards);
+  options_.idempotency_ttl = std::max(options_.idempotency_ttl, absl::Minutes(10));
+  max_entries_per_shard_ =
+      std::max<size_t>(16, options_.max_cached_counters / static_cast<size_t>(options_.shards));
+  shards_ = std::make_unique<Shard[]>(static_cast<size_t>(options_.shards));
+}
+
+size_t AdmissionController::ShardOf(const CounterId& id) const {
+  const uint64_t mixed = Load64(id.hash) ^ (uint64_t{static_cast<uint8_t>(id.dimension)} *
+                                            0x9E3779B97F4A7C15ULL);
+  return static_cast<size_t>(mixed % static_cast<uint64_t>(options_.shards));
+}
+
+size_t AdmissionController::ShardOfKey(const IdentityHash& key) const {
+  return static_cast<size_t>(Load64(key) % static_cast<uint64_t>(options_.shards));
+}
+
+absl::Status AdmissionController::LoadBuckets(const CounterId& id, absl::Time now,
+                                              absl::InlinedVector<HourCount, 4>* out)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  Shard& shard = shards_[ShardOf(id)];
+  const uint32_t hour = HourOf(now);
+  const uint32_t min_hour = hour >= 24 ? hour - 24 : 0;
+  auto it = shard.cache.find(id);
+  if (it != shard.cache.end()) {
+    auto& buckets = it->second;
+    buckets.erase(std::remove_if(buckets.begin(), buckets.end(),
+                                 [&](const HourCount& b) { return b.hour < min_hour; }),
+                  buckets.end());
+    *out = buckets;
+    return absl::OkStatus();
+  }
+  auto loaded = store_->ReadBuckets(id, min_hour);
+  if (!loaded.ok()) return AsUnavailable(loaded.status());
+  if (shard.cache.size() >= max_entries_per_shard_) shard.cache.erase(shard.cache.begin());
+  auto& entry = shard.cache[id];
+  entry.assign(loaded->begin(), loaded->end());
+  *out = entry;
+  return absl::OkStatus();
+}
+
+void AdmissionController::UpdateCache(const CounterId& id, uint32_t hour, int64_t delta)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  Shard& shard = shards_[ShardOf(id)];
+  auto it = shard.cache.find(id);
+  if (it == shard.cache.end()) return;  // evicted: the store has the truth
+  for (HourCount& b : it->second) {
+    if (b.hour == hour) {
+      b.count += delta;
+      return;
+    }
+  }
+  it->second.push_back({hour, delta});
+}
+
+absl::StatusOr<v1::AcquireResponse> AdmissionController::Acquire(
+    const v1::AcquireRequest& request) {
+  return Decide(request, /*charge=*/true);
+}
+
+absl::StatusOr<v1::AcquireResponse> AdmissionController::Check(const v1::AcquireRequest& request) {
+  return Decide(request, /*charge=*/false);
+}
+
+absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::AcquireRequest& request,
+                                                                bool charge) {
+  const std::shared_ptr<const CompiledPolicy> policy = policy_->Current();
+  QUOTAD_ASSIGN_OR_RETURN(const ValidatedRequest req, ValidateAcquireRequest(request, *policy));
+  const absl::Time now = clock_->Now();
+  const ClientFacts facts{req.ip, req.user_agent, req.client_name, req.integration_id};
+  const Classification cls = policy->Classify(facts, req.claimed_tier, overrides_, now);
+  const TierConfig& tier = *cls.tier;
+
+  // Every limit that applies; all must pass and all are charged together.
+  absl::InlinedVector<LimitEval, 3> limits;
+  {
+    CounterId client{Dimension::kClient, policy->client_key_includes_user_agent()
+                                             ? hasher_->HashIpAndUserAgent(req.ip, req.user_agent)
+                                             : hasher_->HashIp(req.ip)};
+    limits.push_back({"client_daily",
+                      tier.banned ? v1::REASON_BANNED : v1::REASON_DAILY_LIMIT, client,
+                      tier.banned ? 0 : tier.daily_limit, tier.window, {}});
+  }
+  if (tier.group_daily_limit > 0) {
+    const int prefix = req.ip.is_v4() ? policy->ipv4_group_prefix() : policy->ipv6_group_prefix();
+    limits.push_back({"group_daily", v1::REASON_GROUP_LIMIT,
+                      CounterId{Dimension::kGroup, hasher_->HashAddressGroup(req.ip, prefix)},
+                      tier.group_daily_limit, tier.window, {}});
+  }
+  if (auto cap = policy->IntegrationCap(tier, req.client_name, req.integration_id)) {
+    const IdentityHash hash =
+        cap->by_integration_id ? hasher_->Hash(IdentityDomain::kIntegrationId, {req.integration_id})
+                               : hasher_->Hash(IdentityDomain::kClientName, {req.client_name});
+    limits.push_back({"integration_daily", v1::REASON_INTEGRATION_LIMIT,
+                      CounterId{Dimension::kIntegration, hash}, cap->daily_limit, tier.window, {}});
+  }
+  std::optional<IdentityHash> idem_key;
+  if (charge && !req.request_id.empty()) {
+    idem_key = hasher_->Hash(IdentityDomain::kRequestId, {req.request_id});
+  }
+
+  absl::InlinedVector<size_t, 4> shard_ids;
+  for (const LimitEval& l : limits) shard_ids.push_back(ShardOf(l.id));
+  if (idem_key) shard_ids.push_back(ShardOfKey(*idem_key));
+  ShardLocks locks(shards_.get(), std::move(shard_ids));
+
+  if (idem_key) {
+    auto stored = store_->GetIdempotency(*idem_key, now);
+    if (!stored.ok()) return AsUnavailable(stored.status());
+    if (stored->has_value()) {
+      v1::IdempotencyRecord record;
+      if (!record.ParseFromString(**stored)) {
+        return absl::UnavailableError("stored idempotency record is corrupt");
+      }
+      v1::AcquireResponse replay = record.response();
+      replay.set_replayed(true);
+      return replay;
+    }
+  }
+  for (LimitEval& l : limits) QUOTAD_RETURN_IF_ERROR(LoadBuckets(l.id, now, &l.buckets));
+
+  const int64_t cost = req.cost;
+  v1::Reason deny = v1::REASON_UNSPECIFIED;
+  absl::InlinedVector<bool, 3> exceeded(limits.size(), false);
+  for (size_t i = 0; i < limits.size(); ++i) {
+    const int64_t used = UsedInWindow(limits[i].buckets, limits[i].window, now);
+    if (used + cost > limits[i].limit) {
+      exceeded[i] = true;
+      if (deny == v1::REASON_UNSPECIFIED) deny = limits[i].reason;
+    }
+  }
+  const int64_t burst_limit = policy->automated_burst_per_minute();
+  const bool burst_applies = tier.automated && burst_limit > 0;
+  bool burst_exceeded = false;
+  bool burst_taken = false;
+  if (burst_applies && deny == v1::REASON_UNSPECIFIED) {
+    if (charge) {
+      burst_taken = burst_.TryAdd(now, burst_limit, cost);
+      burst_exceeded = !burst_taken;
+    } else {
+      burst_exceeded = burst_.Count(now) + cost > burst_limit;
+    }
+    if (burst_exceeded) deny = v1::REASON_BURST_LIMIT;
+  }
+  const bool would_deny = deny != v1::REASON_UNSPECIFIED;
+  const bool allowed = !would_deny || !tier.enforce;
+  const bool charged = charge && allowed;
+  if (charged && burst_applies && !burst_taken) {
+    burst_.Add(now, cost);  // shadow-mode admissions still load the servers
+    burst_taken = true;
+  }
+
+  v1::AcquireResponse resp;
+  resp.set_allowed(allowed);
+  resp.set_reason(would_deny ? deny : v1::REASON_ALLOWED);
+  resp.set_shadow_denied(would_deny && allowed);
+  resp.set_tier(tier.name);
+  resp.set_node_id(options_.node_id);
+  resp.set_region(options_.region);
+
+  const uint32_t hour = HourOf(now);
+  if (charged) {
+    for (LimitEval& l : limits) {
+      auto it = std::find_if(l.buckets.begin(), l.buckets.end(),
+                             [&](const HourCount& b) { return b.hour == hour; });
+      if (it != l.buckets.end()) {
+        it->count += cost;
+      } else {
+        l.buckets.push_back({hour, cost});
+      }
+    }
+  }
+  for (size_t i = 0; i < limits.size(); ++i) {
+    const LimitEval& l = limits[i];
+    v1::LimitStatus* s = resp.add_limits();
+    const int64_t used = UsedInWindow(l.buckets, l.window, now);
+    s->set_name(l.name);
+    s->set_limit(l.limit);
+    s->set_used(used);
+    s->set_remaining(std::max<int64_t>(0, l.limit - used));
+    s->set_exceeded(exceeded[i]);
+    if (auto release = NextRelease(l.buckets, l.window, now)) {
+      SetTimestamp(*release, s->mutable_reset_time());
+    }
+  }
+  if (burst_applies) {
+    v1::LimitStatus* s = resp.add_limits();
+    const int64_t used = burst_.Count(now);
+    s->set_name("automated_burst");
+    s->set_limit(burst_limit);
+    s->set_used(used);
+    s->set_remaining(std::max<int64_t>(0, burst_limit - used));
+    s->set_exceeded(burst_exceeded);
+    if (used > 0) {
+      // When the oldest admission leaves the minute and frees one slot.
+      if (auto t = burst_.WhenFits(now, burst_limit, burst_limit - std::min(used, burst_limit) + 1)) {
+        SetTimestamp(*t, s->mutable_reset_time());
+      }
+    }
+  }
+
+  // When to come back: the latest moment at which every limit has room for
+  // another request of the same cost.
+  absl::Time capacity = now;
+  bool never = false;
+  for (size_t i = 0; i < limits.size(); ++i) {
+    if (!allowed && !exceeded[i]) continue;
+    auto t = WhenFits(limits[i].buckets, limits[i].window, now, limits[i].limit, cost);
+    if (!t) {
+      never = true;
+    } else {
+      capacity = std::max(capacity, *t);
+    }
+  }
+  if (burst_exceeded && !allowed) {
+    if (auto t = burst_.WhenFits(now, burst_limit, cost)) capacity = std::max(capacity, *t);
+  }
+  if (!never) {
+    absl::Time next;
+    if (!allowed) {
+      next = NextRequestAfterDenial(
+          capacity, deny == v1::REASON_BURST_LIMIT ? policy->burst_jitter() : policy->denial_jitter(),
+          ThreadLocalGen());
+      SetDuration(next - now, resp.mutable_retry_after());
+    } else if (tier.automated) {
+      next = NextRequestForAutomated(now, capacity,
+                                     {policy->automated_mean_interval(),
+                                      policy->automated_min_interval(),
+                                      policy->automated_max_interval()},
+                                     ThreadLocalGen());
+    } else {
+      next = capacity;
+    }
+    SetTimestamp(next, resp.mutable_next_request());
+  }
+
+  if (charge && (charged || idem_key)) {
+    absl::InlinedVector<CounterDelta, 3> deltas;
+    if (charged) {
+      for (const LimitEval& l : limits) {
+        deltas.push_back({l.id, hour, CountKind::kCharged, static_cast<uint64_t>(cost)});
+      }
+    }
+    IdempotencyPut put;
+    if (idem_key) {
+      v1::IdempotencyRecord record;
+      *record.mutable_response() = resp;
+      record.set_cost(charged ? cost : 0);
+      if (charged) {
+        for (const LimitEval& l : limits) {
+          auto* c = record.add_charged();
+          c->set_counter_id(l.id.Encode());
+          c->set_hour(hour);
+        }
+      }
+      put.key = *idem_key;
+      put.expires = now + options_.idempotency_ttl;
+      put.record = record.SerializeAsString();
+    }
+    if (absl::Status s = store_->Commit(deltas, idem_key ? &put : nullptr); !s.ok()) {
+      if (burst_taken) burst_.Remove(now, cost);
+      QUOTAD_LOG(WARNING) << "commit failed: " << s;
+      return AsUnavailable(s);
+    }
+    if (charged) {
+      for (const LimitEval& l : limits) UpdateCache(l.id, hour, cost);
+    }
+  }
+  QUOTAD_LOG(DEBUG) << (charge ? "acquire" : "check") << " ip=" << req.ip.ToString()
+                    << " tier=" << tier.name << " via " << TierSourceName(cls.source)
+                    << " allowed=" << allowed << " reason=" << v1::Reason_Name(resp.reason());
+  return resp;
+}
+
+absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundRequest& request) {
+  QUOTAD_RETURN_IF_ERROR(ValidateRefundRequest(request));
+  const absl::Time now = clock_->Now();
+  const IdentityHash key = hasher_->Hash(IdentityDomain::kRequestId, {request.request_id()});
+
+  auto read_record = [&]() -> absl::StatusOr<v1::IdempotencyRecord> {
+    auto stored = store_->GetIdempotency(key, now);
+    if (!stored.ok()) return AsUnavailable(stored.status());
+    if (!stored->has_value()) {
+      return absl::NotFoundError(
+          "request_id: no Acquire recorded under this request_id (unknown or past its TTL)");
+    }
+    v1::IdempotencyRecord record;
+    if (!record.ParseFromString(**stored)) {
+      return absl::UnavailableError("stored idempotency record is corrupt");
+    }
+    return record;
+  };
+
+  // Read once unlocked to learn which counters to lock, then again under the
+  // locks (the charged set never changes; the refunded flag may).
+  QUOTAD_ASSIGN_OR_RETURN(const v1::IdempotencyRecord first, read_record());
+  std::vector<CounterId> ids;
+  for (const auto& c : first.charged()) {
+    if (auto id = CounterId::Decode(c.counter_id())) ids.push_back(*id);
+  }
+  absl::InlinedVector<size_t, 4> shard_ids;
+  for (const CounterId& id : ids) shard_ids.push_back(ShardOf(id));
+  shard_ids.push_back(ShardOfKey(key));
+  ShardLocks locks(shards_.get(), std::move(shard_ids));
+
+  QUOTAD_ASSIGN_OR_RETURN(v1::IdempotencyRecord record, read_record());
+  v1::RefundResponse resp;
+  if (record.refunded() || record.cost() <= 0 || !record.response().allowed()) return resp;
+
+  const uint32_t oldest_live = [&] {
+    const int64_t h = int64_t{HourOf(now)} - policy_->Current()->retention_hours() + 1;
+    return h < 0 ? 0u : static_cast<uint32_t>(h);
+  }();
+  absl::InlinedVector<CounterDelta, 3> deltas;
+  for (const auto& c : record.charged()) {
+    auto id = CounterId::Decode(c.counter_id());
+    if (!id || c.hour() < oldest_live) continue;
+    deltas.push_back({*id, c.hour(), CountKind::kRefunded, static_cast<uint64_t>(record.cost())});
+  }
+  record.set_refunded(true);
+  IdempotencyPut put{key, now + options_.idempotency_ttl, record.SerializeAsString()};
+  if (absl::Status s = store_->Commit(deltas, &put); !s.ok()) return AsUnavailable(s);
+  for (const CounterDelta& d : deltas) UpdateCache(d.id, d.hour, -record.cost());
+  resp.set_refunded(!deltas.empty());
+  resp.set_refunded_cost(deltas.empty() ? 0 : record.cost());
+  return resp;
+}
+
+}  // namespace quotad

@@ -1,0 +1,104 @@
+// The admission decision: classify a client, evaluate every limit that
+// applies, and charge them all together.
+//
+// Exactness on one node: each counter (and each idempotency key) maps to one
+// of N lock shards; a request locks the shards of all its counters in
+// ascending order, reads, decides, commits one WriteBatch, updates the cache
+// and unlocks. So 64 concurrent Acquires against a limit of 40 admit exactly
+// 40, and a request_id replayed concurrently is charged once.
+//
+// Each shard also caches the recent hour buckets of its counters (bounded;
+// evicted entries are re-read from the store), so the request path does one
+// WAL append and no disk reads for active clients.
+#ifndef QUOTAD_ADMISSION_ADMISSION_CONTROLLER_H_
+#define QUOTAD_ADMISSION_ADMISSION_CONTROLLER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "quotad/admission/burst_limiter.h"
+#include "quotad/admission/request_validation.h"
+#include "quotad/common/clock.h"
+#include "quotad/identity/identity_hasher.h"
+#include "quotad/policy/override_source.h"
+#include "quotad/policy/policy.h"
+#include "quotad/storage/counter_store.h"
+#include "quotad/v1/quota.pb.h"
+
+namespace quotad {
+
+struct AdmissionOptions {
+  std::string node_id;
+  std::string region;
+  // How long a request_id's answer is kept for replays (>= 10 minutes).
+  absl::Duration idempotency_ttl = absl::Hours(1);
+  // Lock/cache shards and the total number of cached counters.
+  int shards = 256;
+  size_t max_cached_counters = 1 << 20;
+};
+
+class AdmissionController {
+ public:
+  // All pointers are borrowed and must outlive the controller. `overrides`
+  // may be null. Thread-safe.
+  AdmissionController(CounterStore* store, PolicyHolder* policy, const IdentityHasher* hasher,
+                      Clock* clock, const OverrideSource* overrides, AdmissionOptions options);
+
+  // Decides and, if allowed (or shadow-allowed), charges. Errors:
+  // InvalidArgument (bad input, nothing charged); Unavailable (storage
+  // failed, nothing charged).
+  absl::StatusOr<v1::AcquireResponse> Acquire(const v1::AcquireRequest& request);
+
+  // The same decision without charging or recording anything.
+  absl::StatusOr<v1::AcquireResponse> Check(const v1::AcquireRequest& request);
+
+  // Gives back what the Acquire with this request_id charged. Errors:
+  // InvalidArgument; NotFound (unknown or expired request_id); Unavailable.
+  absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request);
+
+ private:
+  struct Shard {
+    absl::Mutex mu;
+    absl::flat_hash_map<CounterId, absl::InlinedVector<HourCount, 4>> cache ABSL_GUARDED_BY(mu);
+  };
+  // One limit evaluated for a request.
+  struct LimitEval {
+    const char* name;
+    v1::Reason reason;
+    CounterId id;
+    int64_t limit;
+    v1::Window window;
+    absl::InlinedVector<HourCount, 4> buckets;  // copy taken under the shard lock
+  };
+  class ShardLocks;
+
+  absl::StatusOr<v1::AcquireResponse> Decide(const v1::AcquireRequest& request, bool charge);
+  size_t ShardOf(const CounterId& id) const;
+  size_t ShardOfKey(const IdentityHash& key) const;
+  // Copies the cached buckets of `id` (loading from the store on a miss).
+  // Requires the shard lock.
+  absl::Status LoadBuckets(const CounterId& id, absl::Time now,
+                           absl::InlinedVector<HourCount, 4>* out);
+  // Adds `delta` to the cached bucket of `id` if cached. Requires the lock.
+  void UpdateCache(const CounterId& id, uint32_t hour, int64_t delta);
+
+  CounterStore* store_;
+  PolicyHolder* policy_;
+  const IdentityHasher* hasher_;
+  Clock* clock_;
+  const OverrideSource* overrides_;
+  AdmissionOptions options_;
+  size_t max_entries_per_shard_;
+  std::unique_ptr<Shard[]> shards_;
+  BurstLimiter burst_;
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_ADMISSION_ADMISSION_CONTROLLER_H_

@@ -1,0 +1,50 @@
+// Injectable time source. Everything that reads the time takes a Clock* so
+// tests can drive time explicitly instead of sleeping.
+#ifndef QUOTAD_COMMON_CLOCK_H_
+#define QUOTAD_COMMON_CLOCK_H_
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace quotad {
+
+// Thread-safe source of the current time.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual absl::Time Now() const = 0;
+};
+
+// Wall-clock time. Thread-safe; a process-wide instance is returned by Real().
+class RealClock final : public Clock {
+ public:
+  absl::Time Now() const override { return absl::Now(); }
+  // Never destroyed; safe to use from any thread at any time.
+  static Clock* Real();
+};
+
+// A manually driven clock for tests. Thread-safe.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(absl::Time start) : now_(start) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Set(absl::Time t) {
+    absl::MutexLock lock(&mu_);
+    now_ = t;
+  }
+  void Advance(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_COMMON_CLOCK_H_

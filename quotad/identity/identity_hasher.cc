@@ -1,0 +1,151 @@
+#include "quotad/identity/identity_hasher.h"
+
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "quotad/common/logging.h"
+
+namespace quotad {
+namespace {
+
+EVP_MAC* HmacAlgorithm() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  std::string out;
+  char buf[256];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return absl::ErrnoToStatus(err, absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > 4096) break;
+  }
+  ::close(fd);
+  return out;
+}
+
+absl::Status CreateKeyFile(const std::string& path) {
+  unsigned char key[IdentityHasher::kKeyBytes];
+  if (RAND_bytes(key, sizeof(key)) != 1) return absl::InternalError("RAND_bytes failed");
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("create ", tmp));
+  bool ok = ::write(fd, key, sizeof(key)) == static_cast<ssize_t>(sizeof(key)) && ::fsync(fd) == 0;
+  ::close(fd);
+  // link() fails if another process created the key first; then we use theirs.
+  if (ok && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) ok = false;
+  ::unlink(tmp.c_str());
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write hash key file ", path));
+  QUOTAD_LOG(INFO) << "generated a new identity hash key in " << path;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string HashToHex(const IdentityHash& hash) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+
+absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::Create(absl::string_view key) {
+  if (key.size() < 16) return absl::InvalidArgumentError("hash key must be at least 16 bytes");
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(HmacAlgorithm());
+  if (ctx == nullptr) return absl::InternalError("EVP_MAC_CTX_new failed");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    return absl::InternalError("EVP_MAC_init failed");
+  }
+  return std::unique_ptr<IdentityHasher>(new IdentityHasher(ctx));
+}
+
+absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
+    const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return absl::ErrnoToStatus(errno, absl::StrCat("stat ", path));
+    if (auto s = CreateKeyFile(path); !s.ok()) return s;
+  } else if ((st.st_mode & 077) != 0) {
+    QUOTAD_LOG(WARNING) << "hash key file " << path
+                        << " is readable by group or others; chmod 600 it";
+  }
+  auto key = ReadWholeFile(path);
+  if (!key.ok()) return key.status();
+  if (key->size() < 16) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("hash key file ", path, " holds ", key->size(), " bytes; need >= 16"));
+  }
+  return Create(*key);
+}
+
+IdentityHasher::~IdentityHasher() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(mac_ctx_)); }
+
+IdentityHash IdentityHasher::Hash(IdentityDomain domain,
+                                  std::initializer_list<absl::string_view> parts) const {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(static_cast<EVP_MAC_CTX*>(mac_ctx_));
+  const unsigned char d = static_cast<unsigned char>(domain);
+  EVP_MAC_update(ctx, &d, 1);
+  for (absl::string_view part : parts) {
+    const uint32_t len = static_cast<uint32_t>(part.size());
+    const unsigned char len_bytes[4] = {static_cast<unsigned char>(len >> 24),
+                                        static_cast<unsigned char>(len >> 16),
+                                        static_cast<unsigned char>(len >> 8),
+                                        static_cast<unsigned char>(len)};
+    EVP_MAC_update(ctx, len_bytes, 4);
+    EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  }
+  unsigned char full[EVP_MAX_MD_SIZE];
+  size_t full_len = 0;
+  EVP_MAC_final(ctx, full, &full_len, sizeof(full));
+  EVP_MAC_CTX_free(ctx);
+  IdentityHash out;
+  std::memcpy(out.data(), full, out.size());
+  return out;
+}
+
+namespace {
+absl::string_view IpBytes(const IpAddress& ip) {
+  return absl::string_view(reinterpret_cast<const char*>(ip.bytes().data()),
+                          static_cast<size_t>(ip.byte_length()));
+}
+}  // namespace
+
+IdentityHash IdentityHasher::HashIp(const IpAddress& ip) const {
+  return Hash(IdentityDomain::kIp, {IpBytes(ip)});
+}
+
+IdentityHash IdentityHasher::HashIpAndUserAgent(const IpAddress& ip,
+                                                absl::string_view user_agent) const {
+  return Hash(IdentityDomain::kIpAndUserAgent, {IpBytes(ip), user_agent});
+}
+
+IdentityHash IdentityHasher::HashAddressGroup(const IpAddress& ip, int prefix_len) const {
+  const IpAddress masked = ip.Masked(prefix_len);
+  const char len = static_cast<char>(prefix_len);
+  return Hash(IdentityDomain::kAddressGroup, {IpBytes(masked), absl::string_view(&len, 1)});
+}
+
+}  // namespace quotad

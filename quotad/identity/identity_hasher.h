@@ -1,0 +1,69 @@
+// Keyed hashing of client identities. Raw IPs and User-Agents never reach
+// storage or INFO logs: only these 16-byte HMAC-SHA256 digests do. Every node
+// of a cluster must use the same key so one client has one key everywhere.
+#ifndef QUOTAD_IDENTITY_IDENTITY_HASHER_H_
+#define QUOTAD_IDENTITY_IDENTITY_HASHER_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "quotad/identity/ip_address.h"
+
+namespace quotad {
+
+// A 128-bit keyed digest of one identity.
+using IdentityHash = std::array<uint8_t, 16>;
+
+// Hex form for logs (safe at INFO: it is keyed).
+std::string HashToHex(const IdentityHash& hash);
+
+// What an identity hash is computed over. Domains separate the spaces so
+// that, e.g., a client_name can never collide with an IP.
+enum class IdentityDomain : uint8_t {
+  kIp = 1,
+  kIpAndUserAgent = 2,
+  kAddressGroup = 3,
+  kClientName = 4,
+  kIntegrationId = 5,
+  kRequestId = 6,
+};
+
+// Computes keyed digests. Immutable after construction; thread-safe.
+class IdentityHasher {
+ public:
+  static constexpr size_t kKeyBytes = 32;
+
+  // Errors: InvalidArgument if `key` is shorter than 16 bytes.
+  static absl::StatusOr<std::unique_ptr<IdentityHasher>> Create(absl::string_view key);
+
+  // Reads the key from `path`; if the file does not exist, creates it with
+  // kKeyBytes random bytes and mode 0600 (atomically: a concurrent creator
+  // wins and its key is used). Errors: FailedPrecondition/Internal when the
+  // file cannot be read, written, or is too short.
+  static absl::StatusOr<std::unique_ptr<IdentityHasher>> FromKeyFile(const std::string& path);
+
+  ~IdentityHasher();
+  IdentityHasher(const IdentityHasher&) = delete;
+  IdentityHasher& operator=(const IdentityHasher&) = delete;
+
+  // HMAC-SHA256(key, domain || len-prefixed parts), truncated to 16 bytes.
+  IdentityHash Hash(IdentityDomain domain, std::initializer_list<absl::string_view> parts) const;
+
+  IdentityHash HashIp(const IpAddress& ip) const;
+  IdentityHash HashIpAndUserAgent(const IpAddress& ip, absl::string_view user_agent) const;
+  // The group is the address masked to `prefix_len` bits.
+  IdentityHash HashAddressGroup(const IpAddress& ip, int prefix_len) const;
+
+ private:
+  explicit IdentityHasher(void* mac_ctx) : mac_ctx_(mac_ctx) {}
+  void* mac_ctx_;  // EVP_MAC_CTX initialised with the key; duplicated per hash.
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_IDENTITY_IDENTITY_HASHER_H_

@@ -1,0 +1,366 @@
+#include "quotad/policy/policy.h"
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "quotad/common/logging.h"
+
+namespace quotad {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::TextFormat;
+
+class CollectingErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (first_.empty()) first_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+  }
+  void AddWarning(int, int, const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+// Builds error messages that name the source line and the field path.
+class ErrorReporter {
+ public:
+  ErrorReporter(absl::string_view source, const TextFormat::ParseInfoTree* tree)
+      : source_(source), tree_(tree) {}
+
+  // `path` is a list of (field name, index) from the root; index -1 for
+  // singular fields.
+  absl::Status Error(std::initializer_list<std::pair<absl::string_view, int>> path,
+                     absl::string_view message) const {
+    const TextFormat::ParseInfoTree* tree = tree_;
+    const Descriptor* desc = v1::Policy::descriptor();
+    int line = -1;
+    std::string field_path;
+    for (const auto& [name, index] : path) {
+      const auto* field = desc ? desc->FindFieldByName(std::string(name)) : nullptr;
+      absl::StrAppend(&field_path, field_path.empty() ? "" : ".", name);
+      if (index >= 0) absl::StrAppend(&field_path, "[", index, "]");
+      if (field == nullptr || tree == nullptr) continue;
+      const auto loc = tree->GetLocation(field, index);
+      if (loc.line >= 0) line = loc.line;
+      tree = field->message_type() ? tree->GetTreeForNested(field, index) : nullptr;
+      desc = field->message_type();
+    }
+    std::string where = std::string(source_);
+    if (line >= 0) absl::StrAppend(&where, ":", line + 1);
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", field_path, ": ", message));
+  }
+
+ private:
+  absl::string_view source_;
+  const TextFormat::ParseInfoTree* tree_;
+};
+
+bool IsValidTierName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<RE2>> CompileRegex(absl::string_view pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_unique<RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+  if (!re->ok()) return absl::InvalidArgumentError(absl::StrCat("bad RE2 pattern: ", re->error()));
+  return re;
+}
+
+}  // namespace
+
+absl::string_view TierSourceName(TierSource source) {
+  switch (source) {
+    case TierSource::kAdminOverride: return "admin_override";
+    case TierSource::kPolicyOverride: return "policy_override";
+    case TierSource::kIntegrationClaim: return "integration_claim";
+    case TierSource::kRule: return "rule";
+    case TierSource::kDefault: return "default";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromFile(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read policy file ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return FromText(buffer.str(), path);
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
+    absl::string_view text, absl::string_view source_name) {
+  std::shared_ptr<CompiledPolicy> p(new CompiledPolicy());
+  TextFormat::Parser parser;
+  CollectingErrors errors;
+  TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(std::string(text), &p->proto_)) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", errors.first()));
+  }
+  const v1::Policy& proto = p->proto_;
+  ErrorReporter err(source_name, &tree);
+
+  // Identity.
+  const auto& id = proto.identity();
+  p->client_key_includes_ua_ = id.client_key() != v1::IdentityConfig::IP_ONLY;
+  p->ipv4_group_prefix_ = id.ipv4_group_prefix() == 0 ? 24 : id.ipv4_group_prefix();
+  p->ipv6_group_prefix_ = id.ipv6_group_prefix() == 0 ? 48 : id.ipv6_group_prefix();
+  if (p->ipv4_group_prefix_ < 1 || p->ipv4_group_prefix_ > 32) {
+    return err.Error({{"identity", -1}, {"ipv4_group_prefix", -1}}, "must be 1..32");
+  }
+  if (p->ipv6_group_prefix_ < 1 || p->ipv6_group_prefix_ > 128) {
+    return err.Error({{"identity", -1}, {"ipv6_group_prefix", -1}}, "must be 1..128");
+  }
+
+  // Tiers.
+  const bool global_enforce = !proto.has_enforce() || proto.enforce();
+  if (proto.tiers().empty()) return err.Error({{"tiers", -1}}, "at least one tier is required");
+  p->tiers_.reserve(proto.tiers_size());
+  for (int i = 0; i < proto.tiers_size(); ++i) {
+    const v1::Tier& t = proto.tiers(i);
+    if (!IsValidTierName(t.name())) {
+      return err.Error({{"tiers", i}, {"name", -1}},
+                       absl::StrCat("tier name '", t.name(), "' must be 1-64 chars of [a-z0-9_-]"));
+    }
+    for (const auto& other : p->tiers_) {
+      if (other.name == t.name()) {
+        return err.Error({{"tiers", i}, {"name", -1}}, absl::StrCat("duplicate tier '", t.name(), "'"));
+      }
+    }
+    if (t.daily_limit() < 0) return err.Error({{"tiers", i}, {"daily_limit", -1}}, "must be >= 0");
+    if (t.group_daily_limit() < 0) {
+      return err.Error({{"tiers", i}, {"group_daily_limit", -1}}, "must be >= 0");
+    }
+    if (t.integration_daily_limit() < 0) {
+      return err.Error({{"tiers", i}, {"integration_daily_limit", -1}}, "must be >= 0");
+    }
+    if (t.banned() && t.claimable()) {
+      return err.Error({{"tiers", i}, {"claimable", -1}}, "a banned tier cannot be claimable");
+    }
+    if (!t.claimable() && !t.claim_aliases().empty()) {
+      return err.Error({{"tiers", i}, {"claim_aliases", 0}}, "aliases need claimable: true");
+    }
+    TierConfig cfg;
+    cfg.name = t.name();
+    cfg.daily_limit = t.daily_limit();
+    cfg.group_daily_limit = t.group_daily_limit();
+    cfg.integration_daily_limit = t.integration_daily_limit();
+    cfg.window = t.window() == v1::WINDOW_UNSPECIFIED ? v1::ROLLING_24H : t.window();
+    cfg.enforce = t.has_enforce() ? t.enforce() : global_enforce;
+    cfg.automated = t.automated();
+    cfg.banned = t.banned();
+    cfg.claimable = t.claimable();
+    p->tiers_.push_back(std::move(cfg));
+  }
+  for (size_t i = 0; i < p->tiers_.size(); ++i) {
+    const TierConfig* tier = &p->tiers_[i];
+    p->by_name_[tier->name] = tier;
+    if (!tier->claimable) continue;
+    p->claimable_[tier->name] = tier;
+    const auto& aliases = proto.tiers(static_cast<int>(i)).claim_aliases();
+    for (int a = 0; a < aliases.size(); ++a) {
+      if (aliases[a].empty() || !p->claimable_.emplace(aliases[a], tier).second) {
+        return err.Error({{"tiers", static_cast<int>(i)}, {"claim_aliases", a}},
+                         absl::StrCat("alias '", aliases[a], "' is empty or already used"));
+      }
+    }
+  }
+  const std::string default_name = proto.default_tier().empty() ? "interactive" : proto.default_tier();
+  p->default_tier_ = p->FindTier(default_name);
+  if (p->default_tier_ == nullptr) {
+    return err.Error({{"default_tier", -1}}, absl::StrCat("no tier named '", default_name, "'"));
+  }
+
+  // Overrides.
+  for (int i = 0; i < proto.overrides_size(); ++i) {
+    const v1::Override& o = proto.overrides(i);
+    CompiledOverride co;
+    co.kind = o.match_case();
+    co.tier = p->FindTier(o.tier());
+    if (co.tier == nullptr) {
+      return err.Error({{"overrides", i}, {"tier", -1}}, absl::StrCat("no tier named '", o.tier(), "'"));
+    }
+    switch (o.match_case()) {
+      case v1::Override::kIp: {
+        auto ip = IpAddress::Parse(o.ip());
+        if (!ip.ok()) return err.Error({{"overrides", i}, {"ip", -1}}, ip.status().message());
+        co.cidr = Cidr{*ip, ip->bit_length()};
+        break;
+      }
+      case v1::Override::kCidr: {
+        auto cidr = Cidr::Parse(o.cidr());
+        if (!cidr.ok()) return err.Error({{"overrides", i}, {"cidr", -1}}, cidr.status().message());
+        co.cidr = *cidr;
+        break;
+      }
+      case v1::Override::kClientName:
+        co.text = o.client_name();
+        break;
+      case v1::Override::kIntegrationId:
+        co.text = o.integration_id();
+        break;
+      case v1::Override::kUserAgentRegex: {
+        auto re = CompileRegex(o.user_agent_regex());
+        if (!re.ok()) {
+          return err.Error({{"overrides", i}, {"user_agent_regex", -1}}, re.status().message());
+        }
+        co.regex = std::move(*re);
+        break;
+      }
+      case v1::Override::MATCH_NOT_SET:
+        return err.Error({{"overrides", i}}, "needs one of ip, cidr, client_name, integration_id, user_agent_regex");
+    }
+    p->overrides_.push_back(std::move(co));
+  }
+
+  // Rules.
+  for (int i = 0; i < proto.rules_size(); ++i) {
+    const v1::Rule& r = proto.rules(i);
+    CompiledRule cr;
+    cr.tier = p->FindTier(r.tier());
+    if (cr.tier == nullptr) {
+      return err.Error({{"rules", i}, {"tier", -1}}, absl::StrCat("no tier named '", r.tier(), "'"));
+    }
+    if (r.match_case() == v1::Rule::kClientName) {
+      if (r.client_name().empty()) return err.Error({{"rules", i}, {"client_name", -1}}, "must not be empty");
+      cr.client_name = r.client_name();
+    } else if (r.match_case() == v1::Rule::kUserAgentRegex) {
+      auto re = CompileRegex(r.user_agent_regex());
+      if (!re.ok()) return err.Error({{"rules", i}, {"user_agent_regex", -1}}, re.status().message());
+      cr.regex = std::move(*re);
+    } else {
+      return err.Error({{"rules", i}}, "needs client_name or user_agent_regex");
+    }
+    p->rules_.push_back(std::move(cr));
+  }
+
+  // Integration caps.
+  for (int i = 0; i < proto.integration_caps_size(); ++i) {
+    const v1::IntegrationCap& c = proto.integration_caps(i);
+    if (c.daily_limit() <= 0) {
+      return err.Error({{"integration_caps", i}, {"daily_limit", -1}}, "must be > 0");
+    }
+    if (c.match_case() == v1::IntegrationCap::kClientName && !c.client_name().empty()) {
+      p->caps_by_client_name_[c.client_name()] = c.daily_limit();
+    } else if (c.match_case() == v1::IntegrationCap::kIntegrationId && !c.integration_id().empty()) {
+      p->caps_by_integration_id_[c.integration_id()] = c.daily_limit();
+    } else {
+      return err.Error({{"integration_caps", i}}, "needs a non-empty client_name or integration_id");
+    }
+  }
+
+  // Scalars.
+  if (proto.automated_burst_per_minute() < 0) {
+    return err.Error({{"automated_burst_per_minute", -1}}, "must be >= 0");
+  }
+  if (proto.max_cost() < 0) return err.Error({{"max_cost", -1}}, "must be >= 1");
+  p->max_cost_ = proto.max_cost() == 0 ? 10 : proto.max_cost();
+  if (proto.retention_hours() < 0 || (proto.retention_hours() > 0 && proto.retention_hours() < 25)) {
+    return err.Error({{"retention_hours", -1}}, "must be >= 25 (a 24 h window plus the current hour)");
+  }
+  if (proto.retention_hours() > 24 * 31) {
+    return err.Error({{"retention_hours", -1}}, "must be <= 744 (privacy: counters are short-lived)");
+  }
+  p->retention_hours_ = proto.retention_hours() == 0 ? 48 : proto.retention_hours();
+  if (proto.denial_jitter_seconds() < 0) return err.Error({{"denial_jitter_seconds", -1}}, "must be >= 0");
+  if (proto.burst_jitter_seconds() < 0) return err.Error({{"burst_jitter_seconds", -1}}, "must be >= 0");
+  p->denial_jitter_ = absl::Seconds(proto.denial_jitter_seconds() == 0 ? 900 : proto.denial_jitter_seconds());
+  p->burst_jitter_ = absl::Seconds(proto.burst_jitter_seconds() == 0 ? 60 : proto.burst_jitter_seconds());
+  const int64_t mean = proto.automated_mean_interval_seconds() == 0 ? 21600 : proto.automated_mean_interval_seconds();
+  const int64_t lo = proto.automated_min_interval_seconds() == 0 ? 2160 : proto.automated_min_interval_seconds();
+  const int64_t hi = proto.automated_max_interval_seconds() == 0 ? 54000 : proto.automated_max_interval_seconds();
+  if (lo <= 0 || lo > mean || mean > hi) {
+    return err.Error({{"automated_mean_interval_seconds", -1}},
+                     absl::StrCat("need 0 < min (", lo, ") <= mean (", mean, ") <= max (", hi, ")"));
+  }
+  p->automated_mean_ = absl::Seconds(mean);
+  p->automated_min_ = absl::Seconds(lo);
+  p->automated_max_ = absl::Seconds(hi);
+  return std::shared_ptr<const CompiledPolicy>(std::move(p));
+}
+
+const TierConfig* CompiledPolicy::FindTier(absl::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+const TierConfig* CompiledPolicy::FindClaimableTier(absl::string_view name_or_alias) const {
+  auto it = claimable_.find(name_or_alias);
+  return it == claimable_.end() ? nullptr : it->second;
+}
+
+Classification CompiledPolicy::Classify(const ClientFacts& facts, const TierConfig* claimed,
+                                        const OverrideSource* overrides, absl::Time now) const {
+  if (overrides != nullptr) {
+    if (auto name = overrides->TierFor(facts, now)) {
+      if (const TierConfig* tier = FindTier(*name)) return {tier, TierSource::kAdminOverride};
+      QUOTAD_LOG(DEBUG) << "override names unknown tier '" << *name << "'; ignored";
+    }
+  }
+  for (const CompiledOverride& o : overrides_) {
+    bool match = false;
+    switch (o.kind) {
+      case v1::Override::kIp:
+      case v1::Override::kCidr:
+        match = o.cidr.Contains(facts.ip);
+        break;
+      case v1::Override::kClientName:
+        match = facts.client_name == o.text;
+        break;
+      case v1::Override::kIntegrationId:
+        match = !facts.integration_id.empty() && facts.integration_id == o.text;
+        break;
+      case v1::Override::kUserAgentRegex:
+        match = RE2::PartialMatch(re2::StringPiece(facts.user_agent.data(), facts.user_agent.size()),
+                                  *o.regex);
+        break;
+      case v1::Override::MATCH_NOT_SET:
+        break;
+    }
+    if (match) return {o.tier, TierSource::kPolicyOverride};
+  }
+  if (claimed != nullptr) return {claimed, TierSource::kIntegrationClaim};
+  for (const CompiledRule& r : rules_) {
+    const bool match =
+        r.regex ? RE2::PartialMatch(re2::StringPiece(facts.user_agent.data(), facts.user_agent.size()),
+                                    *r.regex)
+                : facts.client_name == r.client_name;
+    if (match) return {r.tier, TierSource::kRule};
+  }
+  return {default_tier_, TierSource::kDefault};
+}
+
+std::optional<IntegrationCapMatch> CompiledPolicy::IntegrationCap(
+    const TierConfig& tier, absl::string_view client_name, absl::string_view integration_id) const {
+  if (!integration_id.empty()) {
+    if (auto it = caps_by_integration_id_.find(integration_id); it != caps_by_integration_id_.end()) {
+      return IntegrationCapMatch{it->second, true};
+    }
+  }
+  if (!client_name.empty()) {
+    if (auto it = caps_by_client_name_.find(client_name); it != caps_by_client_name_.end()) {
+      return IntegrationCapMatch{it->second, false};
+    }
+  }
+  if (tier.integration_daily_limit > 0) {
+    if (!integration_id.empty()) return IntegrationCapMatch{tier.integration_daily_limit, true};
+    if (!client_name.empty()) return IntegrationCapMatch{tier.integration_daily_limit, false};
+  }
+  return std::nullopt;
+}
+
+}  // namespace quotad

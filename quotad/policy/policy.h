@@ -1,0 +1,153 @@
+// The compiled, validated AUP policy and client classification.
+//
+// A CompiledPolicy is immutable once built and shared between threads through
+// std::shared_ptr<const CompiledPolicy>; reloading builds a new one and swaps
+// the pointer (PolicyHolder), so a request always sees one consistent policy.
+#ifndef QUOTAD_POLICY_POLICY_H_
+#define QUOTAD_POLICY_POLICY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "quotad/identity/ip_address.h"
+#include "quotad/policy/override_source.h"
+#include "quotad/v1/policy.pb.h"
+#include "re2/re2.h"
+
+namespace quotad {
+
+// One tier with every default resolved.
+struct TierConfig {
+  std::string name;
+  int64_t daily_limit = 0;
+  int64_t group_daily_limit = 0;        // 0 = no group cap
+  int64_t integration_daily_limit = 0;  // 0 = no integration cap by default
+  v1::Window window = v1::ROLLING_24H;
+  bool enforce = true;
+  bool automated = false;
+  bool banned = false;
+  bool claimable = false;
+};
+
+// How a client's tier was chosen, in precedence order.
+enum class TierSource { kAdminOverride, kPolicyOverride, kIntegrationClaim, kRule, kDefault };
+absl::string_view TierSourceName(TierSource source);
+
+struct Classification {
+  const TierConfig* tier = nullptr;  // never null; owned by the policy
+  TierSource source = TierSource::kDefault;
+};
+
+// The per-integration cap that applies to a request, if any.
+struct IntegrationCapMatch {
+  int64_t daily_limit = 0;
+  bool by_integration_id = false;  // else by client_name
+};
+
+class CompiledPolicy {
+ public:
+  // Parses and validates textproto. `source_name` prefixes error messages,
+  // which name the line and the field: "aup.textproto:12: tiers[1].daily_limit: ...".
+  // Errors: InvalidArgument.
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicy>> FromText(
+      absl::string_view text, absl::string_view source_name);
+  // Reads `path` then FromText. Errors: NotFound/InvalidArgument.
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicy>> FromFile(const std::string& path);
+
+  // Tier by exact name, or null.
+  const TierConfig* FindTier(absl::string_view name) const;
+  // A claimable tier by name or claim alias, or null.
+  const TierConfig* FindClaimableTier(absl::string_view name_or_alias) const;
+
+  // First match wins: admin override (from `overrides`, may be null) ->
+  // policy-file override -> integration claim (`claimed`, may be null) ->
+  // rules -> default tier. An override naming a tier this policy lacks is
+  // ignored (logged at debug).
+  Classification Classify(const ClientFacts& facts, const TierConfig* claimed,
+                          const OverrideSource* overrides, absl::Time now) const;
+
+  // The aggregate cap for this request's integration in `tier`, if any.
+  std::optional<IntegrationCapMatch> IntegrationCap(const TierConfig& tier,
+                                                    absl::string_view client_name,
+                                                    absl::string_view integration_id) const;
+
+  const v1::Policy& proto() const { return proto_; }
+  bool client_key_includes_user_agent() const { return client_key_includes_ua_; }
+  int ipv4_group_prefix() const { return ipv4_group_prefix_; }
+  int ipv6_group_prefix() const { return ipv6_group_prefix_; }
+  int64_t max_cost() const { return max_cost_; }
+  int64_t retention_hours() const { return retention_hours_; }
+  int64_t automated_burst_per_minute() const { return proto_.automated_burst_per_minute(); }
+  absl::Duration denial_jitter() const { return denial_jitter_; }
+  absl::Duration burst_jitter() const { return burst_jitter_; }
+  absl::Duration automated_mean_interval() const { return automated_mean_; }
+  absl::Duration automated_min_interval() const { return automated_min_; }
+  absl::Duration automated_max_interval() const { return automated_max_; }
+  const std::vector<TierConfig>& tiers() const { return tiers_; }
+
+ private:
+  CompiledPolicy() = default;
+
+  struct CompiledOverride {
+    v1::Override::MatchCase kind;
+    std::string text;  // ip / client_name / integration_id
+    Cidr cidr;         // for ip and cidr
+    std::unique_ptr<RE2> regex;
+    const TierConfig* tier;
+  };
+  struct CompiledRule {
+    std::string client_name;
+    std::unique_ptr<RE2> regex;  // null for client_name rules
+    const TierConfig* tier;
+  };
+
+  v1::Policy proto_;
+  std::vector<TierConfig> tiers_;
+  absl::flat_hash_map<std::string, const TierConfig*> by_name_;
+  absl::flat_hash_map<std::string, const TierConfig*> claimable_;
+  const TierConfig* default_tier_ = nullptr;
+  std::vector<CompiledOverride> overrides_;
+  std::vector<CompiledRule> rules_;
+  absl::flat_hash_map<std::string, int64_t> caps_by_client_name_;
+  absl::flat_hash_map<std::string, int64_t> caps_by_integration_id_;
+  bool client_key_includes_ua_ = true;
+  int ipv4_group_prefix_ = 24;
+  int ipv6_group_prefix_ = 48;
+  int64_t max_cost_ = 10;
+  int64_t retention_hours_ = 48;
+  absl::Duration denial_jitter_;
+  absl::Duration burst_jitter_;
+  absl::Duration automated_mean_;
+  absl::Duration automated_min_;
+  absl::Duration automated_max_;
+};
+
+// Holds the serving policy and swaps it atomically. Thread-safe.
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(std::shared_ptr<const CompiledPolicy> initial)
+      : current_(std::move(initial)) {}
+  std::shared_ptr<const CompiledPolicy> Current() const {
+    absl::ReaderMutexLock lock(&mu_);
+    return current_;
+  }
+  void Set(std::shared_ptr<const CompiledPolicy> next) {
+    absl::MutexLock lock(&mu_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const CompiledPolicy> current_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_POLICY_POLICY_H_

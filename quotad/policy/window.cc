@@ -1,0 +1,59 @@
+#include "quotad/policy/window.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace quotad {
+
+HourRange WindowRange(v1::Window window, absl::Time now) {
+  const uint32_t h = HourOf(now);
+  if (window == v1::CALENDAR_DAY_UTC) return {h - h % 24, h};
+  return {h >= 23 ? h - 23 : 0, h};
+}
+
+absl::Time BucketLeavesWindow(v1::Window window, uint32_t hour) {
+  if (window == v1::CALENDAR_DAY_UTC) return StartOfHour(hour - hour % 24 + 24);
+  return StartOfHour(hour + 24);
+}
+
+int64_t UsedInWindow(absl::Span<const HourCount> buckets, v1::Window window, absl::Time now) {
+  const HourRange range = WindowRange(window, now);
+  int64_t used = 0;
+  for (const HourCount& b : buckets) {
+    if (range.Contains(b.hour)) used += b.count;
+  }
+  return std::max<int64_t>(used, 0);
+}
+
+std::optional<absl::Time> NextRelease(absl::Span<const HourCount> buckets, v1::Window window,
+                                      absl::Time now) {
+  const HourRange range = WindowRange(window, now);
+  std::optional<uint32_t> oldest;
+  for (const HourCount& b : buckets) {
+    if (b.count > 0 && range.Contains(b.hour) && (!oldest || b.hour < *oldest)) oldest = b.hour;
+  }
+  if (!oldest) return std::nullopt;
+  return BucketLeavesWindow(window, *oldest);
+}
+
+std::optional<absl::Time> WhenFits(absl::Span<const HourCount> buckets, v1::Window window,
+                                   absl::Time now, int64_t limit, int64_t cost) {
+  if (cost > limit) return std::nullopt;
+  int64_t used = UsedInWindow(buckets, window, now);
+  if (used + cost <= limit) return now;
+  const HourRange range = WindowRange(window, now);
+  std::vector<HourCount> in_window;
+  for (const HourCount& b : buckets) {
+    if (range.Contains(b.hour) && b.count != 0) in_window.push_back(b);
+  }
+  std::sort(in_window.begin(), in_window.end(),
+            [](const HourCount& a, const HourCount& b) { return a.hour < b.hour; });
+  // Buckets leave oldest first; a calendar day releases all of them at once.
+  for (const HourCount& b : in_window) {
+    used -= b.count;
+    if (used + cost <= limit) return BucketLeavesWindow(window, b.hour);
+  }
+  return BucketLeavesWindow(window, range.last);
+}
+
+}  // namespace quotad

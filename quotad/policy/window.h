@@ -1,0 +1,45 @@
+// Window arithmetic over hour buckets. Counters are kept per UTC hour
+// ("hour number" = whole hours since the Unix epoch); a tier's window decides
+// which buckets count and when capacity frees.
+#ifndef QUOTAD_POLICY_WINDOW_H_
+#define QUOTAD_POLICY_WINDOW_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "quotad/common/time_buckets.h"
+#include "quotad/v1/policy.pb.h"
+
+namespace quotad {
+
+// The inclusive range of hour buckets a window covers at `now`.
+//   ROLLING_24H:      [hour(now) - 23, hour(now)]
+//   CALENDAR_DAY_UTC: [first hour of today (UTC), hour(now)]
+struct HourRange {
+  uint32_t first = 0;
+  uint32_t last = 0;
+  bool Contains(uint32_t h) const { return h >= first && h <= last; }
+};
+HourRange WindowRange(v1::Window window, absl::Time now);
+
+// When the bucket `hour` stops counting in `window`.
+absl::Time BucketLeavesWindow(v1::Window window, uint32_t hour);
+
+// Sum of the buckets inside the window at `now` (negative sums count as 0).
+int64_t UsedInWindow(absl::Span<const HourCount> buckets, v1::Window window, absl::Time now);
+
+// When the window next frees some capacity: the moment the oldest non-empty
+// bucket leaves it. nullopt when nothing is used.
+std::optional<absl::Time> NextRelease(absl::Span<const HourCount> buckets, v1::Window window,
+                                      absl::Time now);
+
+// Earliest time >= now at which `cost` more fits under `limit`, assuming no
+// further charges. nullopt if it never fits (cost > limit).
+std::optional<absl::Time> WhenFits(absl::Span<const HourCount> buckets, v1::Window window,
+                                   absl::Time now, int64_t limit, int64_t cost);
+
+}  // namespace quotad
+
+#endif  // QUOTAD_POLICY_WINDOW_H_

@@ -1,0 +1,186 @@
+// quotad: one regional quota node. main() only wires the pieces together:
+// policy file -> RocksDB store -> identity hasher -> admission -> gRPC.
+//
+// Signals: SIGHUP reloads the policy (a bad file is rejected and the old
+// policy keeps serving); SIGTERM/SIGINT drain in-flight calls and close
+// RocksDB cleanly.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "quotad/admission/admission_controller.h"
+#include "quotad/common/clock.h"
+#include "quotad/common/logging.h"
+#include "quotad/identity/identity_hasher.h"
+#include "quotad/policy/policy.h"
+#include "quotad/service/quota_service.h"
+#include "quotad/storage/rocksdb_counter_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address host:port (port 0 picks a free port; see --port_file)");
+ABSL_FLAG(std::string, data_dir, "quotad-data", "RocksDB data directory (created if missing)");
+ABSL_FLAG(std::string, policy, "deploy/policy/aup.textproto", "AUP policy textproto file");
+ABSL_FLAG(std::string, node_id, "", "this node's id, unique in the cluster (default: hostname)");
+ABSL_FLAG(std::string, region, "local", "this node's region name");
+ABSL_FLAG(std::string, hash_key_file, "",
+          "secret key for identity hashing, shared by all nodes; created with mode 0600 if "
+          "absent (default: <data_dir>/identity.key)");
+ABSL_FLAG(bool, sync_writes, false, "fsync the RocksDB WAL before acknowledging a charge");
+ABSL_FLAG(std::string, port_file, "", "if set, write the bound port here once serving");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(absl::Duration, idempotency_ttl, absl::Hours(1),
+          "how long a request_id's answer is kept for replays and refunds (>= 10m)");
+ABSL_FLAG(int64_t, cache_counters, 1 << 20, "how many counters the in-memory cache holds");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "how long SIGTERM waits for in-flight calls");
+
+namespace quotad {
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "quotad: %s\n", message.c_str());
+  return 1;
+}
+
+std::string DefaultNodeId() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "node";
+  return host;
+}
+
+int Run() {
+  if (auto level = ParseLogLevel(absl::GetFlag(FLAGS_log_level)); level.ok()) {
+    SetMinLogLevel(*level);
+  } else {
+    return Fail(absl::StrCat("--log_level: ", level.status().message()));
+  }
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  const std::string node_id =
+      absl::GetFlag(FLAGS_node_id).empty() ? DefaultNodeId() : absl::GetFlag(FLAGS_node_id);
+  const std::string region = absl::GetFlag(FLAGS_region);
+  if (data_dir.empty()) return Fail("--data_dir: must not be empty");
+  if (region.empty()) return Fail("--region: must not be empty");
+  if (absl::GetFlag(FLAGS_idempotency_ttl) < absl::Minutes(10)) {
+    return Fail("--idempotency_ttl: must be at least 10m");
+  }
+  if (absl::GetFlag(FLAGS_cache_counters) < 1) return Fail("--cache_counters: must be >= 1");
+
+  // Signals are handled by sigwait() in this thread only; block them before
+  // any other thread (RocksDB, gRPC) starts so those threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string policy_path = absl::GetFlag(FLAGS_policy);
+  auto policy = CompiledPolicy::FromFile(policy_path);
+  if (!policy.ok()) return Fail(absl::StrCat("bad policy: ", policy.status().message()));
+  PolicyHolder policy_holder(*policy);
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Fail(absl::StrCat("cannot create data dir ", data_dir, ": ", ec.message()));
+
+  RocksDbOptions db_options;
+  db_options.path = data_dir;
+  db_options.node_id = node_id;
+  db_options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
+  db_options.retention_hours = (*policy)->retention_hours();
+  auto store = RocksDbCounterStore::Open(db_options);
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+
+  const std::string key_file = absl::GetFlag(FLAGS_hash_key_file).empty()
+                                   ? absl::StrCat(data_dir, "/identity.key")
+                                   : absl::GetFlag(FLAGS_hash_key_file);
+  auto hasher = IdentityHasher::FromKeyFile(key_file);
+  if (!hasher.ok()) return Fail(absl::StrCat("--hash_key_file: ", hasher.status().message()));
+
+  AdmissionOptions admission_options;
+  admission_options.node_id = node_id;
+  admission_options.region = region;
+  admission_options.idempotency_ttl = absl::GetFlag(FLAGS_idempotency_ttl);
+  admission_options.max_cached_counters =
+      static_cast<size_t>(absl::GetFlag(FLAGS_cache_counters));
+  AdmissionController admission(store->get(), &policy_holder, hasher->get(), RealClock::Real(),
+                                /*overrides=*/nullptr, admission_options);
+  QuotaServiceImpl service(&admission);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(64 * 1024);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail(absl::StrCat("--listen: cannot listen on ", absl::GetFlag(FLAGS_listen)));
+  }
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::filesystem::rename(tmp, port_file, ec);
+    if (ec) return Fail(absl::StrCat("--port_file: ", ec.message()));
+  }
+  QUOTAD_LOG(INFO) << "quotad node=" << node_id << " region=" << region << " serving on port "
+                   << port << " (listen " << absl::GetFlag(FLAGS_listen) << "), data_dir "
+                   << data_dir << ", policy " << policy_path << ", origin slot " << std::hex
+                   << (*store)->origin() << std::dec
+                   << (db_options.sync_writes ? ", sync writes" : "");
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      auto next = CompiledPolicy::FromFile(policy_path);
+      if (!next.ok()) {
+        QUOTAD_LOG(ERROR) << "policy reload rejected, keeping the current policy: "
+                          << next.status().message();
+        continue;
+      }
+      policy_holder.Set(*next);
+      (*store)->SetRetentionHours((*next)->retention_hours());
+      QUOTAD_LOG(INFO) << "policy reloaded from " << policy_path;
+      continue;
+    }
+    QUOTAD_LOG(INFO) << "signal " << sig << ": draining";
+    break;
+  }
+  server->GetHealthCheckService()->Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_drain_timeout)));
+  server->Wait();
+  store->reset();  // syncs the WAL and closes RocksDB
+  QUOTAD_LOG(INFO) << "stopped cleanly";
+  return 0;
+}
+
+}  // namespace
+}  // namespace quotad
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("quotad: a regional quota node. See README.md.");
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::fprintf(stderr, "quotad: unexpected argument '%s'\n", rest[1]);
+    return 2;
+  }
+  return quotad::Run();
+}

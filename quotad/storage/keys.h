@@ -1,0 +1,75 @@
+// RocksDB key layout. All integers are fixed-width big-endian so byte order
+// is numeric (and so time) order.
+//
+// counters CF:    [dimension:1][identity hash:16][hour:4][origin:8][kind:1]
+//                  \___ CounterId (17, the prefix) ___/
+//   value: uint64 little-endian, combined by the uint64-add merge operator.
+//   `origin` is this data directory's slot id (random, fixed at creation):
+//   each node only ever increments its own slot, so cross-region replication
+//   can merge slots by maximum and sum them. `kind` separates charges ('P')
+//   from refunds ('N') so both stay grow-only (a PN-counter).
+// idempotency CF: [request-id hash:16]
+//   value: [expiry unix micros:8][IdempotencyRecord proto]
+// default CF:     small metadata records ("origin", "node_id").
+#ifndef QUOTAD_STORAGE_KEYS_H_
+#define QUOTAD_STORAGE_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "quotad/identity/identity_hasher.h"
+
+namespace quotad {
+
+// Which limit a counter belongs to.
+enum class Dimension : uint8_t {
+  kClient = 1,       // IP + User-Agent (or IP alone, by policy)
+  kGroup = 2,        // address group (IPv4 /24, IPv6 /48 by default)
+  kIntegration = 3,  // integration id or client_name
+};
+
+// One counter: a dimension and a keyed identity hash.
+struct CounterId {
+  Dimension dimension = Dimension::kClient;
+  IdentityHash hash{};
+
+  static constexpr size_t kEncodedSize = 17;
+  std::string Encode() const;
+  // Errors: nullopt if `bytes` is not a valid encoding.
+  static std::optional<CounterId> Decode(absl::string_view bytes);
+
+  friend bool operator==(const CounterId&, const CounterId&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const CounterId& id) {
+    return H::combine(std::move(h), static_cast<uint8_t>(id.dimension),
+                      absl::string_view(reinterpret_cast<const char*>(id.hash.data()), id.hash.size()));
+  }
+};
+
+enum class CountKind : uint8_t { kCharged = 'P', kRefunded = 'N' };
+
+inline constexpr size_t kCounterKeySize = CounterId::kEncodedSize + 4 + 8 + 1;
+
+std::string EncodeCounterKey(const CounterId& id, uint32_t hour, uint64_t origin, CountKind kind);
+
+struct DecodedCounterKey {
+  CounterId id;
+  uint32_t hour = 0;
+  uint64_t origin = 0;
+  CountKind kind = CountKind::kCharged;
+};
+std::optional<DecodedCounterKey> DecodeCounterKey(absl::string_view key);
+
+// Hour stored at byte offset 17 of a counter key (no other validation).
+uint32_t CounterKeyHour(absl::string_view key);
+
+void AppendBigEndian32(std::string* out, uint32_t v);
+void AppendBigEndian64(std::string* out, uint64_t v);
+uint32_t ReadBigEndian32(const char* p);
+uint64_t ReadBigEndian64(const char* p);
+
+}  // namespace quotad
+
+#endif  // QUOTAD_STORAGE_KEYS_H_

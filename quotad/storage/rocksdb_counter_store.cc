@@ -1,0 +1,275 @@
+#include "quotad/storage/rocksdb_counter_store.h"
+
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "quotad/common/logging.h"
+#include "quotad/common/status_macros.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/compaction_filter.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace quotad {
+namespace {
+
+constexpr char kCountersCf[] = "counters";
+constexpr char kIdempotencyCf[] = "idempotency";
+constexpr char kOriginKey[] = "origin";
+constexpr char kNodeIdKey[] = "node_id";
+
+// The one place rocksdb::Status becomes absl::Status.
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  return absl::UnavailableError(msg);
+}
+
+uint64_t DecodeFixed64LE(const rocksdb::Slice& s) {
+  if (s.size() != 8) return 0;
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string EncodeFixed64LE(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return out;
+}
+
+// uint64 add; malformed operands count as 0 (never throws, never fails).
+class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    const uint64_t base = existing ? DecodeFixed64LE(*existing) : 0;
+    *new_value = EncodeFixed64LE(base + DecodeFixed64LE(value));
+    return true;
+  }
+  const char* Name() const override { return "quotad.UInt64Add"; }
+};
+
+// Drops counter buckets older than the retention window.
+class CounterRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  CounterRetentionFilter(Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention)
+      : clock_(clock), retention_(std::move(retention)) {}
+  Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&,
+                    std::string*, std::string*) const override {
+    if (key.size() != kCounterKeySize) return Decision::kKeep;
+    const int64_t oldest = int64_t{HourOf(clock_->Now())} - retention_->load() + 1;
+    return int64_t{CounterKeyHour(absl::string_view(key.data(), key.size()))} < oldest
+               ? Decision::kRemove
+               : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.CounterRetentionFilter"; }
+
+ private:
+  Clock* clock_;
+  std::shared_ptr<std::atomic<int64_t>> retention_;
+};
+
+// Drops idempotency records whose expiry has passed.
+class IdempotencyExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit IdempotencyExpiryFilter(Clock* clock) : clock_(clock) {}
+  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
+                    std::string*, std::string*) const override {
+    if (type != ValueType::kValue || value.size() < 8) return Decision::kKeep;
+    const int64_t expiry = static_cast<int64_t>(ReadBigEndian64(value.data()));
+    return expiry < absl::ToUnixMicros(clock_->Now()) ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.IdempotencyExpiryFilter"; }
+
+ private:
+  Clock* clock_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
+    const RocksDbOptions& options) {
+  std::unique_ptr<RocksDbCounterStore> store(new RocksDbCounterStore());
+  store->clock_ = options.clock;
+  store->sync_writes_ = options.sync_writes;
+  store->retention_hours_ = std::make_shared<std::atomic<int64_t>>(options.retention_hours);
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto make_table = [&](bool whole_key) {
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = whole_key;
+    table.cache_index_and_filter_blocks = true;
+    return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
+  };
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.max_total_wal_size = 256 << 20;
+
+  rocksdb::ColumnFamilyOptions counters;
+  counters.merge_operator = std::make_shared<UInt64AddOperator>();
+  counters.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(CounterId::kEncodedSize));
+  counters.memtable_prefix_bloom_size_ratio = 0.05;
+  counters.table_factory = make_table(false);
+  counters.compression = rocksdb::kLZ4Compression;
+  counters.bottommost_compression = rocksdb::kZSTD;
+  store->filters_.push_back(
+      std::make_unique<CounterRetentionFilter>(options.clock, store->retention_hours_));
+  counters.compaction_filter = store->filters_.back().get();
+
+  rocksdb::ColumnFamilyOptions idempotency;
+  idempotency.table_factory = make_table(true);
+  idempotency.memtable_whole_key_filtering = true;
+  idempotency.memtable_prefix_bloom_size_ratio = 0.05;
+  idempotency.compression = rocksdb::kLZ4Compression;
+  store->filters_.push_back(std::make_unique<IdempotencyExpiryFilter>(options.clock));
+  idempotency.compaction_filter = store->filters_.back().get();
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {kCountersCf, counters},
+      {kIdempotencyCf, idempotency}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &handles, &store->db_);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open data dir ", options.path));
+  store->default_cf_ = handles[0];
+  store->counters_cf_ = handles[1];
+  store->idempotency_cf_ = handles[2];
+
+  // The origin slot: created once per data directory.
+  std::string value;
+  s = store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kOriginKey, &value);
+  if (s.ok() && value.size() == 8) {
+    store->origin_ = ReadBigEndian64(value.data());
+  } else if (s.IsNotFound()) {
+    uint64_t origin = 0;
+    while (origin == 0) {
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&origin), sizeof(origin)) != 1) {
+        return absl::InternalError("RAND_bytes failed");
+      }
+    }
+    std::string encoded;
+    AppendBigEndian64(&encoded, origin);
+    rocksdb::WriteBatch batch;
+    batch.Put(store->default_cf_, kOriginKey, encoded);
+    batch.Put(store->default_cf_, kNodeIdKey, options.node_id);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (auto ws = store->db_->Write(wo, &batch); !ws.ok()) return FromRocks(ws, "write origin");
+    store->origin_ = origin;
+    QUOTAD_LOG(INFO) << "new data dir " << options.path << ": origin slot " << std::hex << origin;
+  } else {
+    return FromRocks(s.ok() ? rocksdb::Status::Corruption("bad origin record") : s,
+                     "read origin");
+  }
+  if (s.ok()) {
+    std::string stored_node;
+    if (store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kNodeIdKey, &stored_node).ok() &&
+        stored_node != options.node_id) {
+      QUOTAD_LOG(WARNING) << "data dir was created by node '" << stored_node << "', now serving as '"
+                          << options.node_id << "'";
+    }
+  }
+  return store;
+}
+
+RocksDbCounterStore::~RocksDbCounterStore() {
+  if (db_ == nullptr) return;
+  if (auto s = db_->SyncWAL(); !s.ok()) QUOTAD_LOG(WARNING) << "SyncWAL at close: " << s.ToString();
+  for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_}) {
+    if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
+  }
+  if (auto s = db_->Close(); !s.ok()) QUOTAD_LOG(WARNING) << "close: " << s.ToString();
+  delete db_;
+}
+
+uint32_t RocksDbCounterStore::OldestLiveHour() const {
+  const int64_t oldest = int64_t{HourOf(clock_->Now())} - retention_hours_->load() + 1;
+  return oldest < 0 ? 0 : static_cast<uint32_t>(oldest);
+}
+
+absl::StatusOr<std::vector<HourCount>> RocksDbCounterStore::ReadBuckets(const CounterId& id,
+                                                                        uint32_t min_hour) {
+  min_hour = std::max(min_hour, OldestLiveHour());
+  std::string lower = id.Encode();
+  AppendBigEndian32(&lower, min_hour);
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, counters_cf_));
+  std::vector<HourCount> out;
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() != kCounterKeySize ||
+        std::memcmp(key.data(), lower.data(), CounterId::kEncodedSize) != 0) {
+      break;
+    }
+    const uint32_t hour = CounterKeyHour(absl::string_view(key.data(), key.size()));
+    const int64_t v = static_cast<int64_t>(DecodeFixed64LE(it->value()));
+    const bool refund = key[kCounterKeySize - 1] == static_cast<char>(CountKind::kRefunded);
+    if (out.empty() || out.back().hour != hour) out.push_back({hour, 0});
+    out.back().count += refund ? -v : v;
+  }
+  QUOTAD_RETURN_IF_ERROR(FromRocks(it->status(), "read counters"));
+  return out;
+}
+
+absl::Status RocksDbCounterStore::Commit(absl::Span<const CounterDelta> deltas,
+                                         const IdempotencyPut* idempotency) {
+  rocksdb::WriteBatch batch;
+  for (const CounterDelta& d : deltas) {
+    const std::string key = EncodeCounterKey(d.id, d.hour, origin_, d.kind);
+    QUOTAD_RETURN_IF_ERROR(
+        FromRocks(batch.Merge(counters_cf_, key, EncodeFixed64LE(d.amount)), "batch merge"));
+  }
+  if (idempotency != nullptr) {
+    std::string value;
+    value.reserve(8 + idempotency->record.size());
+    AppendBigEndian64(&value, static_cast<uint64_t>(absl::ToUnixMicros(idempotency->expires)));
+    value.append(idempotency->record);
+    const rocksdb::Slice key(reinterpret_cast<const char*>(idempotency->key.data()),
+                             idempotency->key.size());
+    QUOTAD_RETURN_IF_ERROR(FromRocks(batch.Put(idempotency_cf_, key, value), "batch put"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "commit");
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbCounterStore::GetIdempotency(
+    const IdentityHash& key, absl::Time now) {
+  std::string value;
+  const rocksdb::Slice k(reinterpret_cast<const char*>(key.data()), key.size());
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), idempotency_cf_, k, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  QUOTAD_RETURN_IF_ERROR(FromRocks(s, "read idempotency record"));
+  if (value.size() < 8) return std::optional<std::string>();
+  const int64_t expiry = static_cast<int64_t>(ReadBigEndian64(value.data()));
+  if (expiry < absl::ToUnixMicros(now)) return std::optional<std::string>();
+  return std::optional<std::string>(value.substr(8));
+}
+
+absl::Status RocksDbCounterStore::CompactAll() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* cf : {counters_cf_, idempotency_cf_}) {
+    QUOTAD_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr), "compact"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace quotad

@@ -1,0 +1,85 @@
+// CounterStore on an embedded RocksDB.
+//
+// Column families by access pattern (one shared block cache):
+//   counters     merge-heavy; uint64-add merge operator; 17-byte prefix
+//                extractor + bloom; a compaction filter drops buckets older
+//                than the retention.
+//   idempotency  point lookups; a compaction filter drops expired records.
+//   default      metadata (origin slot id, node id).
+// Writes go to the WAL before Commit returns; with sync_writes the WAL is
+// fsynced too (group commit amortises it across concurrent writers).
+#ifndef QUOTAD_STORAGE_ROCKSDB_COUNTER_STORE_H_
+#define QUOTAD_STORAGE_ROCKSDB_COUNTER_STORE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quotad/common/clock.h"
+#include "quotad/storage/counter_store.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class CompactionFilter;
+}  // namespace rocksdb
+
+namespace quotad {
+
+struct RocksDbOptions {
+  std::string path;
+  std::string node_id;
+  bool sync_writes = false;
+  int64_t retention_hours = 48;
+  size_t block_cache_bytes = 64 << 20;
+  Clock* clock = RealClock::Real();  // not owned
+};
+
+class RocksDbCounterStore final : public CounterStore {
+ public:
+  // Opens (creating if needed) the database at options.path. On first
+  // creation a random origin slot id is generated and persisted.
+  // Errors: Unavailable/Internal/InvalidArgument with the path and RocksDB's
+  // message when the directory cannot be opened (locked, corrupt, no access).
+  static absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> Open(const RocksDbOptions& options);
+
+  // Syncs the WAL and closes the database.
+  ~RocksDbCounterStore() override;
+
+  absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,
+                                                     uint32_t min_hour) override;
+  absl::Status Commit(absl::Span<const CounterDelta> deltas,
+                      const IdempotencyPut* idempotency) override;
+  absl::StatusOr<std::optional<std::string>> GetIdempotency(const IdentityHash& key,
+                                                            absl::Time now) override;
+  uint64_t origin() const override { return origin_; }
+
+  // Changes the retention used by readers and the compaction filter.
+  void SetRetentionHours(int64_t hours) { retention_hours_->store(hours); }
+
+  // Forces a full compaction (tests and operators: reclaims expired data).
+  absl::Status CompactAll();
+
+  // Raw RocksDB access for tests and tools. Not owned.
+  rocksdb::DB* db() const { return db_; }
+
+ private:
+  RocksDbCounterStore() = default;
+
+  uint32_t OldestLiveHour() const;
+
+  std::shared_ptr<std::atomic<int64_t>> retention_hours_;
+  Clock* clock_ = nullptr;
+  bool sync_writes_ = false;
+  uint64_t origin_ = 0;
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* counters_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_STORAGE_ROCKSDB_COUNTER_STORE_H_
