@@ -47,6 +47,12 @@ class ErrorReporter {
       absl::StrAppend(&field_path, field_path.empty() ? "" : ".", name);
       if (index >= 0) absl::StrAppend(&field_path, "[", index, "]");
       if (field == nullptr || tree == nullptr) continue;
+      // ParseInfoTree wants index -1 exactly for singular fields; a repeated
+      // field named without an index has no single location.
+      if (field->is_repeated() != (index >= 0)) {
+        tree = nullptr;
+        continue;
+      }
       const auto loc = tree->GetLocation(field, index);
       if (loc.line >= 0) line = loc.line;
       tree = field->message_type() ? tree->GetTreeForNested(field, index) : nullptr;

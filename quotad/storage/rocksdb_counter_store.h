@@ -63,6 +63,7 @@ class RocksDbCounterStore final : public CounterStore {
 
   // Raw RocksDB access for tests and tools. Not owned.
   rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* counters_cf() const { return counters_cf_; }
 
  private:
   RocksDbCounterStore() = default;

@@ -1,0 +1,197 @@
+#include "quotad/policy/policy.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace quotad {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kDefaultPolicy[] = QUOTAD_SOURCE_DIR "/deploy/policy/aup.textproto";
+
+constexpr char kSmallPolicy[] = R"pb(
+  tiers { name: "interactive" daily_limit: 40 }
+  tiers { name: "automated" daily_limit: 4 automated: true }
+  tiers { name: "sponsored" daily_limit: 500 claimable: true claim_aliases: "2" }
+  tiers { name: "banned" banned: true }
+  overrides { cidr: "203.0.113.0/24" tier: "banned" }
+  overrides { client_name: "vip-integration" tier: "sponsored" }
+  rules { client_name: "murakami" tier: "automated" }
+  rules { user_agent_regex: "^ndt7-client-go-cmd/" tier: "automated" }
+)pb";
+
+std::shared_ptr<const CompiledPolicy> MustParse(const std::string& text) {
+  auto p = CompiledPolicy::FromText(text, "test.textproto");
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : nullptr;
+}
+
+ClientFacts Facts(const char* ip, absl::string_view ua = "", absl::string_view name = "",
+                  absl::string_view integration = "") {
+  return {*IpAddress::Parse(ip), ua, name, integration};
+}
+
+class FixedOverride : public OverrideSource {
+ public:
+  explicit FixedOverride(std::string tier) : tier_(std::move(tier)) {}
+  std::optional<std::string> TierFor(const ClientFacts&, absl::Time) const override { return tier_; }
+
+ private:
+  std::string tier_;
+};
+
+TEST(PolicyTest, DefaultPolicyFileIsValidAndEncodesTheAup) {
+  auto p = CompiledPolicy::FromFile(kDefaultPolicy);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ((*p)->FindTier("interactive")->daily_limit, 40);
+  EXPECT_EQ((*p)->FindTier("automated")->daily_limit, 4);
+  EXPECT_TRUE((*p)->FindTier("automated")->automated);
+  EXPECT_TRUE((*p)->FindTier("banned")->banned);
+  for (const char* alias : {"0", "1", "2", "3"}) EXPECT_NE((*p)->FindClaimableTier(alias), nullptr);
+  const absl::Time now = absl::Now();
+  EXPECT_EQ((*p)->Classify(Facts("192.0.2.1", "", "murakami"), nullptr, nullptr, now).tier->name,
+            "automated");
+  EXPECT_EQ((*p)->Classify(Facts("192.0.2.1", "", "ndt7-client-go-cmd"), nullptr, nullptr, now)
+                .tier->name,
+            "automated");
+  EXPECT_EQ((*p)->Classify(Facts("192.0.2.1", "Mozilla/5.0"), nullptr, nullptr, now).tier->name,
+            "interactive");
+}
+
+TEST(PolicyTest, ClassificationOrderIsOverrideThenClaimThenRuleThenDefault) {
+  auto p = MustParse(kSmallPolicy);
+  const absl::Time now = absl::Now();
+  const TierConfig* sponsored = p->FindClaimableTier("2");
+  ASSERT_NE(sponsored, nullptr);
+  FixedOverride admin("interactive");
+
+  // Admin override beats everything.
+  auto c = p->Classify(Facts("203.0.113.9", "", "murakami"), sponsored, &admin, now);
+  EXPECT_EQ(c.tier->name, "interactive");
+  EXPECT_EQ(c.source, TierSource::kAdminOverride);
+  // Policy override (banned prefix) beats a claim and a rule.
+  c = p->Classify(Facts("203.0.113.9", "", "murakami"), sponsored, nullptr, now);
+  EXPECT_EQ(c.tier->name, "banned");
+  EXPECT_EQ(c.source, TierSource::kPolicyOverride);
+  // A claim beats a rule.
+  c = p->Classify(Facts("192.0.2.1", "", "murakami"), sponsored, nullptr, now);
+  EXPECT_EQ(c.tier->name, "sponsored");
+  EXPECT_EQ(c.source, TierSource::kIntegrationClaim);
+  // Rules: client_name and User-Agent pattern.
+  c = p->Classify(Facts("192.0.2.1", "", "murakami"), nullptr, nullptr, now);
+  EXPECT_EQ(c.source, TierSource::kRule);
+  EXPECT_EQ(c.tier->name, "automated");
+  c = p->Classify(Facts("192.0.2.1", "ndt7-client-go-cmd/0.7"), nullptr, nullptr, now);
+  EXPECT_EQ(c.tier->name, "automated");
+  // Default.
+  c = p->Classify(Facts("192.0.2.1", "Mozilla/5.0"), nullptr, nullptr, now);
+  EXPECT_EQ(c.tier->name, "interactive");
+  EXPECT_EQ(c.source, TierSource::kDefault);
+  // An admin override naming an unknown tier is ignored.
+  FixedOverride bogus("no-such-tier");
+  c = p->Classify(Facts("192.0.2.1", "Mozilla/5.0"), nullptr, &bogus, now);
+  EXPECT_EQ(c.source, TierSource::kDefault);
+}
+
+TEST(PolicyTest, ShadowModeIsGlobalWithPerTierOverride) {
+  auto p = MustParse(R"pb(
+    enforce: false
+    tiers { name: "interactive" daily_limit: 40 }
+    tiers { name: "automated" daily_limit: 4 enforce: true }
+  )pb");
+  EXPECT_FALSE(p->FindTier("interactive")->enforce);
+  EXPECT_TRUE(p->FindTier("automated")->enforce);
+}
+
+TEST(PolicyTest, DefaultsAreFilledIn) {
+  auto p = MustParse(R"pb(tiers { name: "interactive" daily_limit: 40 })pb");
+  EXPECT_EQ(p->max_cost(), 10);
+  EXPECT_EQ(p->retention_hours(), 48);
+  EXPECT_EQ(p->ipv4_group_prefix(), 24);
+  EXPECT_EQ(p->ipv6_group_prefix(), 48);
+  EXPECT_TRUE(p->client_key_includes_user_agent());
+  EXPECT_EQ(p->automated_mean_interval(), absl::Hours(6));
+  EXPECT_EQ(p->automated_min_interval(), absl::Minutes(36));
+  EXPECT_EQ(p->automated_max_interval(), absl::Hours(15));
+  EXPECT_EQ(p->FindTier("interactive")->window, v1::ROLLING_24H);
+}
+
+struct BadPolicyCase {
+  const char* name;
+  const char* text;
+  const char* expected;  // substring of the error
+};
+
+void PrintTo(const BadPolicyCase& c, std::ostream* os) { *os << c.name; }
+
+class BadPolicyTest : public ::testing::TestWithParam<BadPolicyCase> {};
+
+TEST_P(BadPolicyTest, IsRejectedWithLineAndField) {
+  auto p = CompiledPolicy::FromText(GetParam().text, "bad.textproto");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr(GetParam().expected));
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr("bad.textproto:"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadPolicyTest,
+    ::testing::Values(
+        BadPolicyCase{"SyntaxError", "tiers { name: \"interactive\" daily_limit: forty }",
+                      "bad.textproto:1:"},
+        BadPolicyCase{"UnknownField", "tiers { name: \"x\" }\nbogus: 1", "bad.textproto:2:"},
+        BadPolicyCase{"NoTiers", "max_cost: 3", "tiers: at least one tier"},
+        BadPolicyCase{"NoDefaultTier", "tiers { name: \"automated\" daily_limit: 4 }",
+                      "default_tier: no tier named 'interactive'"},
+        BadPolicyCase{"DuplicateTier",
+                      "tiers { name: \"interactive\" }\ntiers { name: \"interactive\" }",
+                      "bad.textproto:2: tiers[1].name: duplicate tier"},
+        BadPolicyCase{"BadTierName", "tiers { name: \"Inter Active\" }", "tiers[0].name"},
+        BadPolicyCase{"NegativeLimit",
+                      "tiers { name: \"interactive\"\n daily_limit: -1 }",
+                      "bad.textproto:2: tiers[0].daily_limit: must be >= 0"},
+        BadPolicyCase{"RuleUnknownTier",
+                      "tiers { name: \"interactive\" }\nrules { client_name: \"m\" tier: \"nope\" }",
+                      "bad.textproto:2: rules[0].tier: no tier named 'nope'"},
+        BadPolicyCase{"RuleBadRegex",
+                      "tiers { name: \"interactive\" }\nrules {\n user_agent_regex: \"(\" tier: "
+                      "\"interactive\" }",
+                      "bad.textproto:3: rules[0].user_agent_regex: bad RE2 pattern"},
+        BadPolicyCase{"RuleWithoutMatch",
+                      "tiers { name: \"interactive\" }\nrules { tier: \"interactive\" }",
+                      "rules[0]: needs client_name or user_agent_regex"},
+        BadPolicyCase{"OverrideBadCidr",
+                      "tiers { name: \"interactive\" }\noverrides { cidr: \"10.0.0.1/8\" tier: "
+                      "\"interactive\" }",
+                      "overrides[0].cidr"},
+        BadPolicyCase{"OverrideBadIp",
+                      "tiers { name: \"interactive\" }\noverrides { ip: \"10.0.0\" tier: "
+                      "\"interactive\" }",
+                      "overrides[0].ip"},
+        BadPolicyCase{"ShortRetention", "tiers { name: \"interactive\" }\nretention_hours: 24",
+                      "bad.textproto:2: retention_hours: must be >= 25"},
+        BadPolicyCase{"NegativeCost", "tiers { name: \"interactive\" }\nmax_cost: -2",
+                      "max_cost: must be >= 1"},
+        BadPolicyCase{"BadGroupPrefix",
+                      "tiers { name: \"interactive\" }\nidentity { ipv4_group_prefix: 40 }",
+                      "identity.ipv4_group_prefix: must be 1..32"},
+        BadPolicyCase{"AliasWithoutClaimable",
+                      "tiers { name: \"interactive\" claim_aliases: \"0\" }",
+                      "claim_aliases[0]: aliases need claimable"},
+        BadPolicyCase{"DuplicateAlias",
+                      "tiers { name: \"interactive\" }\ntiers { name: \"a\" claimable: true "
+                      "claim_aliases: \"0\" }\ntiers { name: \"b\" claimable: true claim_aliases: "
+                      "\"0\" }",
+                      "tiers[2].claim_aliases[0]"},
+        BadPolicyCase{"BadIntervals",
+                      "tiers { name: \"interactive\" }\nautomated_min_interval_seconds: 99999",
+                      "automated_mean_interval_seconds"},
+        BadPolicyCase{"BannedClaimable",
+                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true claimable: "
+                      "true }",
+                      "tiers[1].claimable"}),
+    [](const ::testing::TestParamInfo<BadPolicyCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace quotad

@@ -1,0 +1,135 @@
+#include "quotad/storage/rocksdb_counter_store.h"
+
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "tests/testing/temp_dir.h"
+
+namespace quotad {
+namespace {
+
+using testing::TempDir;
+
+class RocksDbCounterStoreTest : public ::testing::Test {
+ protected:
+  RocksDbCounterStoreTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {}
+
+  std::unique_ptr<RocksDbCounterStore> Open() {
+    RocksDbOptions options;
+    options.path = dir_.Sub("db");
+    options.node_id = "n1";
+    options.clock = &clock_;
+    auto store = RocksDbCounterStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  static CounterId Id(uint8_t seed, Dimension dim = Dimension::kClient) {
+    CounterId id{dim, {}};
+    id.hash.fill(seed);
+    return id;
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+};
+
+TEST_F(RocksDbCounterStoreTest, MergeAddsDeltasAndRefundsSubtract) {
+  auto store = Open();
+  const uint32_t h = HourOf(clock_.Now());
+  const CounterDelta charges[] = {{Id(1), h, CountKind::kCharged, 3},
+                                  {Id(1), h - 1, CountKind::kCharged, 2},
+                                  {Id(2), h, CountKind::kCharged, 7}};
+  ASSERT_TRUE(store->Commit(charges, nullptr).ok());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 1}}, nullptr).ok());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kRefunded, 2}}, nullptr).ok());
+  auto buckets = store->ReadBuckets(Id(1), h - 5);
+  ASSERT_TRUE(buckets.ok());
+  EXPECT_EQ(*buckets, (std::vector<HourCount>{{h - 1, 2}, {h, 2}}));
+  EXPECT_EQ(*store->ReadBuckets(Id(2), h), (std::vector<HourCount>{{h, 7}}));
+  EXPECT_TRUE(store->ReadBuckets(Id(3), 0)->empty());
+  // min_hour excludes older buckets.
+  EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 2}}));
+}
+
+TEST_F(RocksDbCounterStoreTest, CountsFromOtherOriginsAreSummed) {
+  auto store = Open();
+  const uint32_t h = HourOf(clock_.Now());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 3}}, nullptr).ok());
+  // A slot of another origin, as cross-region replication will write it.
+  std::string five(8, '\0');
+  five[0] = 5;
+  ASSERT_TRUE(store->db()
+                  ->Merge(rocksdb::WriteOptions(), store->counters_cf(),
+                          EncodeCounterKey(Id(1), h, store->origin() ^ 1, CountKind::kCharged), five)
+                  .ok());
+  EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 8}}));
+}
+
+TEST_F(RocksDbCounterStoreTest, OriginSlotAndCountersSurviveReopen) {
+  uint64_t origin = 0;
+  const uint32_t h = HourOf(clock_.Now());
+  {
+    auto store = Open();
+    origin = store->origin();
+    EXPECT_NE(origin, 0u);
+    ASSERT_TRUE(store->Commit({{Id(9), h, CountKind::kCharged, 4}}, nullptr).ok());
+  }
+  auto store = Open();
+  EXPECT_EQ(store->origin(), origin);
+  EXPECT_EQ(*store->ReadBuckets(Id(9), h), (std::vector<HourCount>{{h, 4}}));
+}
+
+TEST_F(RocksDbCounterStoreTest, RetentionHidesAndCompactionDropsOldBuckets) {
+  auto store = Open();
+  const uint32_t h = HourOf(clock_.Now());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 1}}, nullptr).ok());
+  ASSERT_TRUE(store->db()->Flush(rocksdb::FlushOptions(), store->counters_cf()).ok());
+  clock_.Advance(absl::Hours(47));
+  EXPECT_EQ(store->ReadBuckets(Id(1), 0)->size(), 1u);  // 48 h retention: still live
+  clock_.Advance(absl::Hours(1));
+  EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());  // readers ignore expired buckets
+  ASSERT_TRUE(store->CompactAll().ok());
+  // After compaction the key is physically gone, even with a longer retention.
+  store->SetRetentionHours(1000);
+  EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());
+}
+
+TEST_F(RocksDbCounterStoreTest, IdempotencyRecordsExpire) {
+  auto store = Open();
+  IdentityHash key;
+  key.fill(7);
+  IdempotencyPut put{key, clock_.Now() + absl::Minutes(10), "record"};
+  ASSERT_TRUE(store->Commit({}, &put).ok());
+  EXPECT_EQ(store->GetIdempotency(key, clock_.Now())->value(), "record");
+  clock_.Advance(absl::Minutes(11));
+  EXPECT_FALSE(store->GetIdempotency(key, clock_.Now())->has_value());
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_FALSE(store->GetIdempotency(key, clock_.Now() - absl::Hours(1))->has_value());
+}
+
+TEST_F(RocksDbCounterStoreTest, OpeningALockedDataDirFails) {
+  auto store = Open();
+  RocksDbOptions options;
+  options.path = dir_.Sub("db");
+  auto second = RocksDbCounterStore::Open(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(std::string(second.status().message()).find("cannot open data dir"), std::string::npos);
+}
+
+TEST(CounterKeyTest, EncodesBigEndianSoByteOrderIsTimeOrder) {
+  CounterId id{Dimension::kGroup, {}};
+  id.hash.fill(0xab);
+  const std::string a = EncodeCounterKey(id, 0x00ff, 5, CountKind::kCharged);
+  const std::string b = EncodeCounterKey(id, 0x0100, 1, CountKind::kCharged);
+  EXPECT_EQ(a.size(), kCounterKeySize);
+  EXPECT_LT(a, b);
+  auto decoded = DecodeCounterKey(b);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->id, id);
+  EXPECT_EQ(decoded->hour, 0x0100u);
+  EXPECT_EQ(decoded->origin, 1u);
+  EXPECT_FALSE(DecodeCounterKey("short").has_value());
+}
+
+}  // namespace
+}  // namespace quotad

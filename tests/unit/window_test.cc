@@ -1,0 +1,55 @@
+#include "quotad/policy/window.h"
+
+#include "gtest/gtest.h"
+
+namespace quotad {
+namespace {
+
+absl::Time At(const char* text) {
+  absl::Time t;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, text, &t, &err)) << err;
+  return t;
+}
+
+TEST(WindowTest, RollingWindowCoversTheCurrentHourAndThe23Before) {
+  const absl::Time now = At("2026-11-26T10:30:00Z");
+  const uint32_t h = HourOf(now);
+  std::vector<HourCount> buckets = {{h - 24, 5}, {h - 23, 3}, {h, 2}};
+  EXPECT_EQ(UsedInWindow(buckets, v1::ROLLING_24H, now), 5);
+  // At the next hour boundary the h-23 bucket leaves the window.
+  EXPECT_EQ(UsedInWindow(buckets, v1::ROLLING_24H, At("2026-11-26T10:59:59Z")), 5);
+  EXPECT_EQ(UsedInWindow(buckets, v1::ROLLING_24H, At("2026-11-26T11:00:00Z")), 2);
+}
+
+TEST(WindowTest, CalendarDayResetsAtUtcMidnight) {
+  const absl::Time evening = At("2026-11-26T23:59:59Z");
+  const uint32_t h = HourOf(evening);
+  std::vector<HourCount> buckets = {{h - 23, 4}, {h, 1}};  // 00:00 and 23:00 today
+  EXPECT_EQ(UsedInWindow(buckets, v1::CALENDAR_DAY_UTC, evening), 5);
+  EXPECT_EQ(UsedInWindow(buckets, v1::CALENDAR_DAY_UTC, At("2026-11-27T00:00:00Z")), 0);
+  EXPECT_EQ(*NextRelease(buckets, v1::CALENDAR_DAY_UTC, evening), At("2026-11-27T00:00:00Z"));
+}
+
+TEST(WindowTest, WhenFitsWaitsForTheOldestBucketsToLeave) {
+  const absl::Time now = At("2026-11-26T10:30:00Z");
+  const uint32_t h = HourOf(now);
+  // 40 used: 10 at 08:00 yesterday+1 (h-2... ) etc.
+  std::vector<HourCount> buckets = {{h - 20, 10}, {h - 5, 20}, {h, 10}};
+  EXPECT_EQ(*WhenFits(buckets, v1::ROLLING_24H, now, 40, 1), StartOfHour(h - 20 + 24));
+  EXPECT_EQ(*WhenFits(buckets, v1::ROLLING_24H, now, 40, 15), StartOfHour(h - 5 + 24));
+  EXPECT_EQ(*WhenFits(buckets, v1::ROLLING_24H, now, 50, 1), now);
+  EXPECT_FALSE(WhenFits(buckets, v1::ROLLING_24H, now, 0, 1).has_value());
+  EXPECT_EQ(*NextRelease(buckets, v1::ROLLING_24H, now), StartOfHour(h + 4));
+}
+
+TEST(WindowTest, RefundsReduceUsageButNeverBelowZero) {
+  const absl::Time now = At("2026-11-26T10:30:00Z");
+  const uint32_t h = HourOf(now);
+  std::vector<HourCount> buckets = {{h, -3}};
+  EXPECT_EQ(UsedInWindow(buckets, v1::ROLLING_24H, now), 0);
+  EXPECT_FALSE(NextRelease(buckets, v1::ROLLING_24H, now).has_value());
+}
+
+}  // namespace
+}  // namespace quotad
