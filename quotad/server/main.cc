@@ -166,6 +166,7 @@ int Run() {
   server->GetHealthCheckService()->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_drain_timeout)));
+  QUOTAD_LOG(INFO) << "grpc server shut down";
   server->Wait();
   store->reset();  // syncs the WAL and closes RocksDB
   QUOTAD_LOG(INFO) << "stopped cleanly";
