@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command to build and run every test: installs missing packages, builds
+# (warnings are errors), and runs the whole ctest suite (unit + end-to-end
+# against the real quotad and quotactl on 127.0.0.1).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$ROOT/deploy/build.sh" -DQUOTAD_WERROR=ON
+cd "${QUOTAD_BUILD_DIR:-$ROOT/build}"
+ctest --output-on-failure -j "${QUOTAD_TEST_JOBS:-2}" --timeout 600
