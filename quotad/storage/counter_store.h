@@ -5,6 +5,7 @@
 #define QUOTAD_STORAGE_COUNTER_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,32 @@ struct CounterDelta {
   uint32_t hour = 0;
   CountKind kind = CountKind::kCharged;
   uint64_t amount = 0;
+};
+
+// One replica slot of one counter bucket: the unit of replication. Slots
+// are grow-only; replicas merge them by maximum.
+struct SlotKey {
+  CounterId id;
+  uint32_t hour = 0;
+  uint64_t origin = 0;
+  CountKind kind = CountKind::kCharged;
+
+  std::string Encode() const { return EncodeCounterKey(id, hour, origin, kind); }
+  static std::optional<SlotKey> Decode(absl::string_view key) {
+    auto d = DecodeCounterKey(key);
+    if (!d) return std::nullopt;
+    return SlotKey{d->id, d->hour, d->origin, d->kind};
+  }
+  friend bool operator==(const SlotKey&, const SlotKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SlotKey& k) {
+    return H::combine(std::move(h), k.id, k.hour, k.origin, static_cast<uint8_t>(k.kind));
+  }
+};
+
+struct SlotValue {
+  SlotKey key;
+  uint64_t value = 0;
 };
 
 // An idempotency record to store with a commit.
@@ -54,7 +81,30 @@ class CounterStore {
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> GetIdempotency(
       const IdentityHash& key, absl::Time now) = 0;
 
-  // This data directory's origin slot id.
+  // The absolute value of each slot (0 when absent or expired).
+  // Errors: Unavailable.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<uint64_t>> GetSlots(
+      absl::Span<const SlotKey> keys) = 0;
+
+  // Sets each slot to the given absolute value in one atomic, WAL-durable
+  // write. Callers implement max-merge by reading first under their lock.
+  // Errors: Unavailable; on error nothing was applied.
+  [[nodiscard]] virtual absl::Status PutSlots(absl::Span<const SlotValue> slots) = 0;
+
+  // Visits live slots in key order whose counter id starts with `prefix`
+  // (1 or 2 bytes: dimension, first hash byte), whose hour is in
+  // [min_hour, max_hour], and whose key sorts after `start_after` (empty:
+  // from the beginning). Stops after `limit` slots or when `fn` returns
+  // false. Returns the number visited. Errors: Unavailable.
+  [[nodiscard]] virtual absl::StatusOr<size_t> ScanSlots(
+      absl::string_view prefix, uint32_t min_hour, uint32_t max_hour,
+      absl::string_view start_after, size_t limit,
+      const std::function<bool(const SlotValue&)>& fn) = 0;
+
+  // The origin slot id this process increments: new for every start of the
+  // store (an "incarnation"), so a node can never under-count behind its
+  // peers' copies of an earlier incarnation's slot (after a lost WAL tail,
+  // a restored backup or a wiped data dir).
   virtual uint64_t origin() const = 0;
 };
 

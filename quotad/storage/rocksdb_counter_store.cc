@@ -151,40 +151,34 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   store->counters_cf_ = handles[1];
   store->idempotency_cf_ = handles[2];
 
-  // The origin slot: created once per data directory.
-  std::string value;
-  s = store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kOriginKey, &value);
-  if (s.ok() && value.size() == 8) {
-    store->origin_ = ReadBigEndian64(value.data());
-  } else if (s.IsNotFound()) {
-    uint64_t origin = 0;
-    while (origin == 0) {
-      if (RAND_bytes(reinterpret_cast<unsigned char*>(&origin), sizeof(origin)) != 1) {
-        return absl::InternalError("RAND_bytes failed");
-      }
-    }
-    std::string encoded;
-    AppendBigEndian64(&encoded, origin);
-    rocksdb::WriteBatch batch;
-    batch.Put(store->default_cf_, kOriginKey, encoded);
-    batch.Put(store->default_cf_, kNodeIdKey, options.node_id);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    if (auto ws = store->db_->Write(wo, &batch); !ws.ok()) return FromRocks(ws, "write origin");
-    store->origin_ = origin;
-    QUOTAD_LOG(INFO) << "new data dir " << options.path << ": origin slot " << std::hex << origin;
-  } else {
-    return FromRocks(s.ok() ? rocksdb::Status::Corruption("bad origin record") : s,
-                     "read origin");
-  }
-  if (s.ok()) {
-    std::string stored_node;
-    if (store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kNodeIdKey, &stored_node).ok() &&
-        stored_node != options.node_id) {
-      QUOTAD_LOG(WARNING) << "data dir was created by node '" << stored_node << "', now serving as '"
-                          << options.node_id << "'";
+  // A fresh origin slot for this incarnation; earlier incarnations' slots
+  // stay in the data and keep counting.
+  uint64_t origin = 0;
+  while (origin == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&origin), sizeof(origin)) != 1) {
+      return absl::InternalError("RAND_bytes failed");
     }
   }
+  std::string previous;
+  const bool existed =
+      store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kOriginKey, &previous).ok();
+  std::string stored_node;
+  if (store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kNodeIdKey, &stored_node).ok() &&
+      stored_node != options.node_id) {
+    QUOTAD_LOG(WARNING) << "data dir was last served by node '" << stored_node << "', now '"
+                        << options.node_id << "'";
+  }
+  std::string encoded;
+  AppendBigEndian64(&encoded, origin);
+  rocksdb::WriteBatch batch;
+  batch.Put(store->default_cf_, kOriginKey, encoded);
+  batch.Put(store->default_cf_, kNodeIdKey, options.node_id);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto ws = store->db_->Write(wo, &batch); !ws.ok()) return FromRocks(ws, "write origin");
+  store->origin_ = origin;
+  QUOTAD_LOG(INFO) << (existed ? "reopened" : "created") << " data dir " << options.path
+                   << ": origin slot " << std::hex << origin << std::dec;
   return store;
 }
 
@@ -261,6 +255,66 @@ absl::StatusOr<std::optional<std::string>> RocksDbCounterStore::GetIdempotency(
   const int64_t expiry = static_cast<int64_t>(ReadBigEndian64(value.data()));
   if (expiry < absl::ToUnixMicros(now)) return std::optional<std::string>();
   return std::optional<std::string>(value.substr(8));
+}
+
+absl::StatusOr<std::vector<uint64_t>> RocksDbCounterStore::GetSlots(
+    absl::Span<const SlotKey> keys) {
+  std::vector<std::string> encoded;
+  encoded.reserve(keys.size());
+  for (const SlotKey& k : keys) encoded.push_back(k.Encode());
+  std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), counters_cf_);
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+  const uint32_t oldest = OldestLiveHour();
+  std::vector<uint64_t> out(keys.size(), 0);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    QUOTAD_RETURN_IF_ERROR(FromRocks(statuses[i], "read slots"));
+    if (keys[i].hour >= oldest) out[i] = DecodeFixed64LE(values[i]);
+  }
+  return out;
+}
+
+absl::Status RocksDbCounterStore::PutSlots(absl::Span<const SlotValue> slots) {
+  rocksdb::WriteBatch batch;
+  for (const SlotValue& s : slots) {
+    QUOTAD_RETURN_IF_ERROR(
+        FromRocks(batch.Put(counters_cf_, s.key.Encode(), EncodeFixed64LE(s.value)), "batch put"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "put slots");
+}
+
+absl::StatusOr<size_t> RocksDbCounterStore::ScanSlots(
+    absl::string_view prefix, uint32_t min_hour, uint32_t max_hour, absl::string_view start_after,
+    size_t limit, const std::function<bool(const SlotValue&)>& fn) {
+  min_hour = std::max(min_hour, OldestLiveHour());
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // prefixes shorter than the extractor's
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, counters_cf_));
+  const std::string start(prefix.data(), prefix.size());
+  if (start_after.empty()) {
+    it->Seek(start);
+  } else {
+    it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
+    if (it->Valid() && it->key() == rocksdb::Slice(start_after.data(), start_after.size())) {
+      it->Next();
+    }
+  }
+  size_t visited = 0;
+  for (; it->Valid() && visited < limit; it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(rocksdb::Slice(start))) break;
+    auto slot = SlotKey::Decode(absl::string_view(key.data(), key.size()));
+    if (!slot || slot->hour < min_hour || slot->hour > max_hour) continue;
+    ++visited;
+    if (!fn(SlotValue{*slot, DecodeFixed64LE(it->value())})) break;
+  }
+  QUOTAD_RETURN_IF_ERROR(FromRocks(it->status(), "scan slots"));
+  return visited;
 }
 
 absl::Status RocksDbCounterStore::CompactAll() {

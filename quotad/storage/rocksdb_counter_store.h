@@ -53,6 +53,12 @@ class RocksDbCounterStore final : public CounterStore {
                       const IdempotencyPut* idempotency) override;
   absl::StatusOr<std::optional<std::string>> GetIdempotency(const IdentityHash& key,
                                                             absl::Time now) override;
+  absl::StatusOr<std::vector<uint64_t>> GetSlots(absl::Span<const SlotKey> keys) override;
+  absl::Status PutSlots(absl::Span<const SlotValue> slots) override;
+  absl::StatusOr<size_t> ScanSlots(absl::string_view prefix, uint32_t min_hour,
+                                   uint32_t max_hour, absl::string_view start_after,
+                                   size_t limit,
+                                   const std::function<bool(const SlotValue&)>& fn) override;
   uint64_t origin() const override { return origin_; }
 
   // Changes the retention used by readers and the compaction filter.

@@ -33,6 +33,20 @@ class FaultInjectingStore final : public CounterStore {
     if (fail_reads_) return absl::UnavailableError("injected read failure");
     return inner_->GetIdempotency(key, now);
   }
+  absl::StatusOr<std::vector<uint64_t>> GetSlots(absl::Span<const SlotKey> keys) override {
+    if (fail_reads_) return absl::UnavailableError("injected read failure");
+    return inner_->GetSlots(keys);
+  }
+  absl::Status PutSlots(absl::Span<const SlotValue> slots) override {
+    if (fail_commits_) return absl::UnavailableError("injected commit failure");
+    return inner_->PutSlots(slots);
+  }
+  absl::StatusOr<size_t> ScanSlots(absl::string_view prefix, uint32_t min_hour, uint32_t max_hour,
+                                   absl::string_view start_after, size_t limit,
+                                   const std::function<bool(const SlotValue&)>& fn) override {
+    if (fail_reads_) return absl::UnavailableError("injected read failure");
+    return inner_->ScanSlots(prefix, min_hour, max_hour, start_after, limit, fn);
+  }
   uint64_t origin() const override { return inner_->origin(); }
 
  private:

@@ -65,7 +65,7 @@ TEST_F(RocksDbCounterStoreTest, CountsFromOtherOriginsAreSummed) {
   EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 8}}));
 }
 
-TEST_F(RocksDbCounterStoreTest, OriginSlotAndCountersSurviveReopen) {
+TEST_F(RocksDbCounterStoreTest, EveryOpenIsANewOriginAndCountersSurvive) {
   uint64_t origin = 0;
   const uint32_t h = HourOf(clock_.Now());
   {
@@ -75,8 +75,10 @@ TEST_F(RocksDbCounterStoreTest, OriginSlotAndCountersSurviveReopen) {
     ASSERT_TRUE(store->Commit({{Id(9), h, CountKind::kCharged, 4}}, nullptr).ok());
   }
   auto store = Open();
-  EXPECT_EQ(store->origin(), origin);
+  EXPECT_NE(store->origin(), origin);  // a new incarnation
   EXPECT_EQ(*store->ReadBuckets(Id(9), h), (std::vector<HourCount>{{h, 4}}));
+  // The old incarnation's slot is still there and readable as a slot.
+  EXPECT_EQ(store->GetSlots({SlotKey{Id(9), h, origin, CountKind::kCharged}})->at(0), 4u);
 }
 
 TEST_F(RocksDbCounterStoreTest, RetentionHidesAndCompactionDropsOldBuckets) {
@@ -92,6 +94,37 @@ TEST_F(RocksDbCounterStoreTest, RetentionHidesAndCompactionDropsOldBuckets) {
   // After compaction the key is physically gone, even with a longer retention.
   store->SetRetentionHours(1000);
   EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());
+}
+
+TEST_F(RocksDbCounterStoreTest, SlotsArePutReadAndScannedByRange) {
+  auto store = Open();
+  const uint32_t h = HourOf(clock_.Now());
+  const SlotKey a{Id(1), h, 7, CountKind::kCharged};
+  const SlotKey b{Id(1), h - 1, 8, CountKind::kRefunded};
+  const SlotKey c{Id(2, Dimension::kGroup), h, 7, CountKind::kCharged};
+  ASSERT_TRUE(store->PutSlots({{a, 5}, {b, 2}, {c, 9}}).ok());
+  EXPECT_EQ(*store->GetSlots({a, b, c, SlotKey{Id(3), h, 7, CountKind::kCharged}}),
+            (std::vector<uint64_t>{5, 2, 9, 0}));
+  EXPECT_EQ(*store->ReadBuckets(Id(1), 0), (std::vector<HourCount>{{h - 1, -2}, {h, 5}}));
+  std::vector<SlotValue> seen;
+  auto collect = [&](const SlotValue& v) {
+    seen.push_back(v);
+    return true;
+  };
+  // Prefix = dimension + first hash byte: only the client counter Id(1).
+  const std::string prefix = Id(1).Encode().substr(0, 2);
+  ASSERT_EQ(*store->ScanSlots(prefix, 0, h, "", 100, collect), 2u);
+  EXPECT_EQ(seen[0].key, b);  // key order: older hour first
+  EXPECT_EQ(seen[1].key, a);
+  // Paging resumes after a key; the hour window filters.
+  seen.clear();
+  ASSERT_EQ(*store->ScanSlots(prefix, 0, h, b.Encode(), 100, collect), 1u);
+  EXPECT_EQ(seen[0].key, a);
+  seen.clear();
+  ASSERT_EQ(*store->ScanSlots(prefix, h, h, "", 100, collect), 1u);
+  seen.clear();
+  ASSERT_EQ(*store->ScanSlots(std::string(1, '\x02'), 0, h, "", 100, collect), 1u);
+  EXPECT_EQ(seen[0].key, c);
 }
 
 TEST_F(RocksDbCounterStoreTest, IdempotencyRecordsExpire) {
