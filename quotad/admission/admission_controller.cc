@@ -339,7 +339,13 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
       return AsUnavailable(s);
     }
     if (charged) {
-      for (const LimitEval& l : limits) UpdateCache(l.id, hour, cost);
+      for (const LimitEval& l : limits) {
+        UpdateCache(l.id, hour, cost);
+        if (listener_ != nullptr) {
+          listener_->OnLocalSlotAdded(SlotKey{l.id, hour, store_->origin(), CountKind::kCharged},
+                                      static_cast<uint64_t>(cost));
+        }
+      }
     }
   }
   QUOTAD_LOG(DEBUG) << (charge ? "acquire" : "check") << " ip=" << req.ip.ToString()
@@ -396,10 +402,69 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   record.set_refunded(true);
   IdempotencyPut put{key, now + options_.idempotency_ttl, record.SerializeAsString()};
   if (absl::Status s = store_->Commit(deltas, &put); !s.ok()) return AsUnavailable(s);
-  for (const CounterDelta& d : deltas) UpdateCache(d.id, d.hour, -record.cost());
+  for (const CounterDelta& d : deltas) {
+    UpdateCache(d.id, d.hour, -record.cost());
+    if (listener_ != nullptr) {
+      listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
+                                  d.amount);
+    }
+  }
   resp.set_refunded(!deltas.empty());
   resp.set_refunded_cost(deltas.empty() ? 0 : record.cost());
   return resp;
+}
+
+absl::StatusOr<RemoteMergeResult> AdmissionController::MergeRemoteSlots(
+    absl::Span<const SlotValue> slots) {
+  RemoteMergeResult result;
+  std::vector<SlotValue> candidates(slots.begin(), slots.end());
+  if (candidates.empty()) return result;
+
+  // Duplicates within one batch: keep the largest value per slot.
+  std::sort(candidates.begin(), candidates.end(), [](const SlotValue& a, const SlotValue& b) {
+    const std::string ka = a.key.Encode(), kb = b.key.Encode();
+    return ka != kb ? ka < kb : a.value > b.value;
+  });
+  candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                               [](const SlotValue& a, const SlotValue& b) { return a.key == b.key; }),
+                   candidates.end());
+
+  absl::InlinedVector<size_t, 4> shard_ids;
+  for (const SlotValue& s : candidates) shard_ids.push_back(ShardOf(s.key.id));
+  ShardLocks locks(shards_.get(), std::move(shard_ids));
+
+  std::vector<SlotKey> keys;
+  keys.reserve(candidates.size());
+  for (const SlotValue& s : candidates) keys.push_back(s.key);
+  auto current = store_->GetSlots(keys);
+  if (!current.ok()) return AsUnavailable(current.status());
+  std::vector<SlotValue> raised;
+  const uint64_t own = store_->origin();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (candidates[i].key.origin == own) {
+      // Only this process writes its own slot: a peer can hold an older copy
+      // (stale), never a larger one. A larger claim is refused and counted.
+      if (candidates[i].value > (*current)[i]) {
+        ++result.rejected_own_slot;
+      } else {
+        ++result.stale;
+      }
+      continue;
+    }
+    if (candidates[i].value > (*current)[i]) {
+      raised.push_back(candidates[i]);
+      result.applied.push_back({candidates[i].key, (*current)[i], candidates[i].value});
+    } else {
+      ++result.stale;
+    }
+  }
+  if (raised.empty()) return result;
+  if (absl::Status s = store_->PutSlots(raised); !s.ok()) return AsUnavailable(s);
+  for (const SlotChange& c : result.applied) {
+    const int64_t delta = static_cast<int64_t>(c.new_value - c.old_value);
+    UpdateCache(c.key.id, c.key.hour, c.key.kind == CountKind::kCharged ? delta : -delta);
+  }
+  return result;
 }
 
 }  // namespace quotad

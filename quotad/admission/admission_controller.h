@@ -33,6 +33,29 @@
 
 namespace quotad {
 
+// Told about every slot increment this node commits (for replication).
+// Called under the counter's shard lock right after the durable write;
+// implementations must be fast and must not call back into the controller.
+class SlotChangeListener {
+ public:
+  virtual ~SlotChangeListener() = default;
+  // `key` (this node's own origin) grew by `amount`.
+  virtual void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) = 0;
+};
+
+// The outcome of merging one remote slot.
+struct SlotChange {
+  SlotKey key;
+  uint64_t old_value = 0;
+  uint64_t new_value = 0;
+};
+
+struct RemoteMergeResult {
+  std::vector<SlotChange> applied;  // slots whose local value rose
+  size_t stale = 0;                 // at or below the local value
+  size_t rejected_own_slot = 0;     // claims about this incarnation's slot
+};
+
 struct AdmissionOptions {
   std::string node_id;
   std::string region;
@@ -61,6 +84,20 @@ class AdmissionController {
   // Gives back what the Acquire with this request_id charged. Errors:
   // InvalidArgument; NotFound (unknown or expired request_id); Unavailable.
   absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request);
+
+  // Registers the replication listener. Call before serving; may be null.
+  void SetChangeListener(SlotChangeListener* listener) { listener_ = listener; }
+
+  // Merges slots learned from peers: per slot, local = max(local, remote),
+  // in one durable write, keeping the cache in step. Slots of this
+  // incarnation's own origin are never taken from peers (only this process
+  // writes them): an equal or older copy is stale, a larger one is counted as
+  // rejected. Validation of hours and
+  // senders is the caller's job. Errors: Unavailable (nothing applied).
+  absl::StatusOr<RemoteMergeResult> MergeRemoteSlots(absl::Span<const SlotValue> slots);
+
+  // This incarnation's origin slot id.
+  uint64_t origin() const { return store_->origin(); }
 
  private:
   struct Shard {
@@ -93,6 +130,7 @@ class AdmissionController {
   const IdentityHasher* hasher_;
   Clock* clock_;
   const OverrideSource* overrides_;
+  SlotChangeListener* listener_ = nullptr;
   AdmissionOptions options_;
   size_t max_entries_per_shard_;
   std::unique_ptr<Shard[]> shards_;

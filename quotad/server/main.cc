@@ -28,6 +28,9 @@
 #include "quotad/common/logging.h"
 #include "quotad/identity/identity_hasher.h"
 #include "quotad/policy/policy.h"
+#include "quotad/replication/gossip_service.h"
+#include "quotad/replication/peers.h"
+#include "quotad/replication/replicator.h"
 #include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 
@@ -46,6 +49,16 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(absl::Duration, idempotency_ttl, absl::Hours(1),
           "how long a request_id's answer is kept for replays and refunds (>= 10m)");
 ABSL_FLAG(int64_t, cache_counters, 1 << 20, "how many counters the in-memory cache holds");
+ABSL_FLAG(std::string, peers, "",
+          "other nodes of the cluster: comma-separated node_id=host:port (DNS names allowed)");
+ABSL_FLAG(absl::Duration, gossip_interval, absl::Milliseconds(200),
+          "how often changed counter slots are pushed to peers");
+ABSL_FLAG(absl::Duration, anti_entropy_interval, absl::Seconds(5),
+          "how often digests are compared with each peer to repair differences");
+ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
+          "peer buckets further than this in the future are rejected");
+ABSL_FLAG(absl::Duration, startup_sync_timeout, absl::Seconds(3),
+          "at start, how long to pull missed counts from peers before serving");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "how long SIGTERM waits for in-flight calls");
 
@@ -79,6 +92,14 @@ int Run() {
     return Fail("--idempotency_ttl: must be at least 10m");
   }
   if (absl::GetFlag(FLAGS_cache_counters) < 1) return Fail("--cache_counters: must be >= 1");
+  auto peers = ParsePeers(absl::GetFlag(FLAGS_peers), node_id);
+  if (!peers.ok()) return Fail(absl::StrCat("--", peers.status().message()));
+  if (absl::GetFlag(FLAGS_gossip_interval) < absl::Milliseconds(10)) {
+    return Fail("--gossip_interval: must be at least 10ms");
+  }
+  if (absl::GetFlag(FLAGS_anti_entropy_interval) < absl::Milliseconds(100)) {
+    return Fail("--anti_entropy_interval: must be at least 100ms");
+  }
 
   // Signals are handled by sigwait() in this thread only; block them before
   // any other thread (RocksDB, gRPC) starts so those threads inherit the mask.
@@ -122,12 +143,27 @@ int Run() {
                                 /*overrides=*/nullptr, admission_options);
   QuotaServiceImpl service(&admission);
 
+  ReplicatorOptions replication;
+  replication.node_id = node_id;
+  replication.peers = *peers;
+  replication.gossip_interval = absl::GetFlag(FLAGS_gossip_interval);
+  replication.anti_entropy_interval = absl::GetFlag(FLAGS_anti_entropy_interval);
+  replication.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
+  Replicator replicator(&admission, store->get(), &policy_holder, RealClock::Real(), replication);
+  if (auto s = replicator.RebuildDigests(); !s.ok()) {
+    return Fail(absl::StrCat("cannot scan counters: ", s.message()));
+  }
+  if (!peers->empty()) replicator.InitialSync(absl::GetFlag(FLAGS_startup_sync_timeout));
+  replicator.Start();
+  GossipServiceImpl gossip_service(&replicator);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
+  builder.RegisterService(&gossip_service);
   builder.SetMaxReceiveMessageSize(64 * 1024);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -143,7 +179,8 @@ int Run() {
                    << port << " (listen " << absl::GetFlag(FLAGS_listen) << "), data_dir "
                    << data_dir << ", policy " << policy_path << ", origin slot " << std::hex
                    << (*store)->origin() << std::dec
-                   << (db_options.sync_writes ? ", sync writes" : "");
+                   << (db_options.sync_writes ? ", sync writes" : "") << ", " << peers->size()
+                   << " peers";
 
   for (;;) {
     int sig = 0;
@@ -168,6 +205,7 @@ int Run() {
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_drain_timeout)));
   QUOTAD_LOG(INFO) << "grpc server shut down";
   server->Wait();
+  replicator.Stop();
   store->reset();  // syncs the WAL and closes RocksDB
   QUOTAD_LOG(INFO) << "stopped cleanly";
   return 0;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Starts N regional quotad nodes on 127.0.0.1 (default 3), each with its own
+# data dir and port, wired as peers, sharing one identity hash key, with the
+# default AUP policy. Runs them in the background; stop with stop-cluster.sh.
+#   deploy/local/start-cluster.sh [N]
+# Environment: QUOTAD_BASE_PORT (default 50061), QUOTAD_CLUSTER_DIR (default var/cluster).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+N="${1:-3}"
+BASE_PORT="${QUOTAD_BASE_PORT:-50061}"
+DIR="${QUOTAD_CLUSTER_DIR:-$ROOT/var/cluster}"
+if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || [ "$N" -gt 9 ]; then
+  echo "usage: $0 [N: 1..9]" >&2
+  exit 2
+fi
+"$ROOT/deploy/build.sh"
+mkdir -p "$DIR"
+REGIONS=(eu-central ap-southeast us-east sa-east af-south eu-north us-west ap-northeast me-central)
+KEY="$DIR/identity.key"
+if [ ! -f "$KEY" ]; then
+  head -c 32 /dev/urandom > "$KEY.tmp" && chmod 600 "$KEY.tmp" && mv "$KEY.tmp" "$KEY"
+fi
+for i in $(seq 1 "$N"); do
+  if [ -f "$DIR/n$i.pid" ] && kill -0 "$(cat "$DIR/n$i.pid")" 2>/dev/null; then
+    echo "n$i already running (pid $(cat "$DIR/n$i.pid"))"
+    continue
+  fi
+  peers=""
+  for j in $(seq 1 "$N"); do
+    [ "$j" = "$i" ] && continue
+    peers="${peers:+$peers,}n$j=127.0.0.1:$((BASE_PORT + j - 1))"
+  done
+  "$ROOT/build/quotad/server/quotad" \
+    --listen="127.0.0.1:$((BASE_PORT + i - 1))" --data_dir="$DIR/n$i" \
+    --policy="$ROOT/deploy/policy/aup.textproto" --hash_key_file="$KEY" \
+    --node_id="n$i" --region="${REGIONS[$((i - 1))]}" --peers="$peers" \
+    --startup_sync_timeout=1s </dev/null >>"$DIR/n$i.log" 2>&1 &
+  echo $! > "$DIR/n$i.pid"
+  echo "n$i (${REGIONS[$((i - 1))]}) on 127.0.0.1:$((BASE_PORT + i - 1)), log $DIR/n$i.log"
+done
+cat <<MSG
+
+Charge in one region, read in another:
+  $ROOT/build/client/quotactl --target=127.0.0.1:$BASE_PORT acquire --ip=192.0.2.7 --user-agent=demo
+  $ROOT/build/client/quotactl --target=127.0.0.1:$((BASE_PORT + 1)) check --ip=192.0.2.7 --user-agent=demo
+Stop: $ROOT/deploy/local/stop-cluster.sh
+MSG

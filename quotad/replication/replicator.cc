@@ -1,0 +1,469 @@
+#include "quotad/replication/replicator.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "quotad/common/logging.h"
+#include "quotad/common/status_macros.h"
+
+namespace quotad {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+std::chrono::system_clock::time_point ToDeadline(absl::Time t) {
+  return absl::ToChronoTime(t);
+}
+
+constexpr size_t kMaxPullSlots = 4096;
+
+}  // namespace
+
+struct PushCall {
+  grpc::ClientContext context;
+  v1::PushRequest request;
+  v1::PushResponse response;
+  std::vector<std::pair<SlotKey, uint64_t>> sent;
+};
+
+Replicator::Replicator(AdmissionController* admission, CounterStore* store,
+                       PolicyHolder* policy, Clock* clock, ReplicatorOptions options)
+    : admission_(admission),
+      store_(store),
+      policy_(policy),
+      clock_(clock),
+      options_(std::move(options)) {
+  for (const PeerConfig& config : options_.peers) {
+    auto peer = std::make_unique<Peer>();
+    peer->config = config;
+    grpc::ChannelArguments args;
+    // Reconnect quickly after a partition heals.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    peer->stub = v1::GossipService::NewStub(
+        grpc::CreateCustomChannel(config.address, grpc::InsecureChannelCredentials(), args));
+    peers_.push_back(std::move(peer));
+  }
+  admission_->SetChangeListener(this);
+}
+
+Replicator::~Replicator() {
+  Stop();
+  admission_->SetChangeListener(nullptr);
+}
+
+absl::Status Replicator::RebuildDigests() {
+  size_t slots = 0;
+  auto visited = store_->ScanSlots("", 0, UINT32_MAX, "", SIZE_MAX, [&](const SlotValue& v) {
+    digests_.Add(v.key, v.value);
+    ++slots;
+    return true;
+  });
+  if (!visited.ok()) return visited.status();
+  QUOTAD_LOG(INFO) << "replication: " << slots << " live slots, " << peers_.size() << " peers";
+  return absl::OkStatus();
+}
+
+void Replicator::InitialSync(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (size_t i = 0; i < peers_.size() && absl::Now() < deadline; ++i) {
+    if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
+      QUOTAD_LOG(INFO) << "initial sync with " << peers_[i]->config.node_id << ": " << s.message();
+    }
+  }
+}
+
+void Replicator::Start() {
+  if (peers_.empty()) return;
+  gossip_thread_ = std::thread([this] { GossipLoop(); });
+  anti_entropy_thread_ = std::thread([this] { AntiEntropyLoop(); });
+}
+
+void Replicator::Stop() {
+  {
+    absl::MutexLock lock(&lifecycle_mu_);
+    stopping_ = true;
+  }
+  if (gossip_thread_.joinable()) gossip_thread_.join();
+  if (anti_entropy_thread_.joinable()) anti_entropy_thread_.join();
+  absl::MutexLock lock(&lifecycle_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_) {
+    return pushes_in_flight_ == 0;
+  };
+  lifecycle_mu_.Await(absl::Condition(&idle));
+}
+
+void Replicator::OnLocalSlotAdded(const SlotKey& key, uint64_t amount) {
+  if (peers_.empty()) return;
+  digests_.Add(key, amount);
+  DirtyStripe& stripe = dirty_[key.id.hash[1] % kDirtyStripes];
+  absl::MutexLock lock(&stripe.mu);
+  stripe.keys.push_back(key);
+}
+
+Replicator::HourWindow Replicator::LiveWindow() const {
+  const absl::Time now = clock_->Now();
+  const int64_t retention = policy_->Current()->retention_hours();
+  const uint32_t to = HourOf(now + options_.max_clock_skew);
+  // Skip the oldest live hour: it may expire mid-exchange on one side.
+  int64_t from = int64_t{HourOf(now)} - retention + 2;
+  from = std::max<int64_t>(from, int64_t{to} - (SlotDigests::kHours - 1));
+  return {static_cast<uint32_t>(std::max<int64_t>(from, 0)), to};
+}
+
+Replicator::Peer* Replicator::FindPeer(const std::string& node_id) const {
+  for (const auto& p : peers_) {
+    if (p->config.node_id == node_id) return p.get();
+  }
+  return nullptr;
+}
+
+absl::Status Replicator::CheckSender(const std::string& from, const std::string& to) const {
+  if (FindPeer(from) == nullptr) {
+    rejected_unknown_node_.fetch_add(1, std::memory_order_relaxed);
+    return absl::PermissionDeniedError(
+        absl::StrCat("from_node_id: '", from, "' is not a configured peer of ", options_.node_id));
+  }
+  if (to != options_.node_id) {
+    rejected_wrong_target_.fetch_add(1, std::memory_order_relaxed);
+    return absl::FailedPreconditionError(
+        absl::StrCat("to_node_id: this is node '", options_.node_id, "', not '", to, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RemoteMergeResult> Replicator::Apply(std::vector<SlotValue> slots,
+                                                    size_t* rejected) {
+  const absl::Time now = clock_->Now();
+  const absl::Time latest_allowed = now + options_.max_clock_skew;
+  size_t future = 0;
+  slots.erase(std::remove_if(slots.begin(), slots.end(),
+                             [&](const SlotValue& s) {
+                               if (StartOfHour(s.key.hour) > latest_allowed) {
+                                 ++future;
+                                 return true;
+                               }
+                               return false;
+                             }),
+              slots.end());
+  rejected_future_bucket_.fetch_add(future, std::memory_order_relaxed);
+  QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, admission_->MergeRemoteSlots(slots));
+  for (const SlotChange& c : result.applied) digests_.Add(c.key, c.new_value - c.old_value);
+  slots_applied_.fetch_add(result.applied.size(), std::memory_order_relaxed);
+  rejected_own_slot_.fetch_add(result.rejected_own_slot, std::memory_order_relaxed);
+  *rejected = future + result.rejected_own_slot;
+  return result;
+}
+
+absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& request) {
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  if (request.from_origin() == 0) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return absl::InvalidArgumentError("from_origin: required");
+  }
+  if (static_cast<size_t>(request.slots_size()) > 4 * options_.max_batch_slots) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return absl::InvalidArgumentError("slots: batch too large");
+  }
+  std::vector<SlotValue> slots;
+  slots.reserve(static_cast<size_t>(request.slots_size()));
+  for (int i = 0; i < request.slots_size(); ++i) {
+    auto key = SlotKey::Decode(request.slots(i).key());
+    if (!key) {
+      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+      return absl::InvalidArgumentError(absl::StrCat("slots[", i, "].key: malformed"));
+    }
+    if (key->origin != request.from_origin()) {
+      rejected_foreign_origin_.fetch_add(1, std::memory_order_relaxed);
+      return absl::InvalidArgumentError(
+          absl::StrCat("slots[", i, "].key: origin differs from from_origin"));
+    }
+    slots.push_back({*key, request.slots(i).value()});
+  }
+  size_t rejected = 0;
+  QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, Apply(std::move(slots), &rejected));
+  if (Peer* peer = FindPeer(request.from_node_id())) {
+    absl::MutexLock lock(&peer->mu);
+    peer->slots_received += static_cast<uint64_t>(request.slots_size());
+  }
+  v1::PushResponse response;
+  response.set_applied(static_cast<uint32_t>(result.applied.size()));
+  response.set_stale(static_cast<uint32_t>(result.stale));
+  response.set_rejected(static_cast<uint32_t>(rejected));
+  return response;
+}
+
+absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequest& request) {
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  if (request.to_hour() < request.from_hour() ||
+      request.to_hour() - request.from_hour() >= SlotDigests::kHours) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return absl::InvalidArgumentError("to_hour: window must be 1..64 hours");
+  }
+  v1::DigestResponse response;
+  for (uint64_t d : digests_.Compute(request.from_hour(), request.to_hour())) {
+    response.add_range_digests(d);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::PullRangeResponse> Replicator::HandlePullRange(
+    const v1::PullRangeRequest& request) {
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  if (request.range() >= static_cast<uint32_t>(SlotDigests::kRanges)) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return absl::InvalidArgumentError("range: out of bounds");
+  }
+  if (request.to_hour() < request.from_hour()) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return absl::InvalidArgumentError("to_hour: before from_hour");
+  }
+  const size_t max_slots =
+      std::clamp<size_t>(request.max_slots() == 0 ? kMaxPullSlots : request.max_slots(), 1,
+                         kMaxPullSlots);
+  v1::PullRangeResponse response;
+  QUOTAD_ASSIGN_OR_RETURN(
+      size_t visited,
+      store_->ScanSlots(SlotDigests::RangePrefix(static_cast<int>(request.range())),
+                        request.from_hour(), request.to_hour(), request.start_after(), max_slots,
+                        [&](const SlotValue& v) {
+                          v1::Slot* slot = response.add_slots();
+                          slot->set_key(v.key.Encode());
+                          slot->set_value(v.value);
+                          return true;
+                        }));
+  response.set_done(visited < max_slots);
+  return response;
+}
+
+void Replicator::RecordContact(Peer& peer, const absl::Status& status) {
+  absl::MutexLock lock(&peer.mu);
+  if (status.ok()) {
+    peer.up = true;
+    peer.last_contact = absl::Now();
+  } else {
+    peer.up = false;
+    ++peer.errors;
+    peer.last_error = std::string(status.message());
+  }
+}
+
+absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
+  Peer& peer = *peers_[index];
+  const HourWindow window = LiveWindow();
+  auto call_deadline = [&] { return std::min(deadline, absl::Now() + options_.rpc_timeout); };
+
+  v1::DigestRequest digest_request;
+  digest_request.set_from_node_id(options_.node_id);
+  digest_request.set_to_node_id(peer.config.node_id);
+  digest_request.set_from_hour(window.from);
+  digest_request.set_to_hour(window.to);
+  v1::DigestResponse remote;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(ToDeadline(call_deadline()));
+    absl::Status s = FromGrpc(peer.stub->Digest(&context, digest_request, &remote));
+    RecordContact(peer, s);
+    if (!s.ok()) return s;
+  }
+  if (remote.range_digests_size() != SlotDigests::kRanges) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return absl::DataLossError("digest response has the wrong number of ranges");
+  }
+  const std::vector<uint64_t> local = digests_.Compute(window.from, window.to);
+  uint64_t repaired = 0;
+  for (int r = 0; r < SlotDigests::kRanges; ++r) {
+    if (local[static_cast<size_t>(r)] == remote.range_digests(r)) continue;
+    std::string start_after;
+    for (;;) {
+      v1::PullRangeRequest pull;
+      pull.set_from_node_id(options_.node_id);
+      pull.set_to_node_id(peer.config.node_id);
+      pull.set_range(static_cast<uint32_t>(r));
+      pull.set_from_hour(window.from);
+      pull.set_to_hour(window.to);
+      pull.set_start_after(start_after);
+      pull.set_max_slots(static_cast<uint32_t>(kMaxPullSlots));
+      v1::PullRangeResponse page;
+      grpc::ClientContext context;
+      context.set_deadline(ToDeadline(call_deadline()));
+      absl::Status s = FromGrpc(peer.stub->PullRange(&context, pull, &page));
+      if (!s.ok()) {
+        RecordContact(peer, s);
+        return s;
+      }
+      std::vector<SlotValue> slots;
+      slots.reserve(static_cast<size_t>(page.slots_size()));
+      for (const v1::Slot& slot : page.slots()) {
+        auto key = SlotKey::Decode(slot.key());
+        if (!key || SlotDigests::RangeOf(key->id) != r || key->hour < window.from ||
+            key->hour > window.to) {
+          rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+          return absl::DataLossError("pulled slot outside the requested range");
+        }
+        slots.push_back({*key, slot.value()});
+      }
+      size_t rejected = 0;
+      auto applied = Apply(std::move(slots), &rejected);
+      if (!applied.ok()) return applied.status();
+      if (page.done() || page.slots_size() == 0) break;
+      start_after = page.slots(page.slots_size() - 1).key();
+    }
+    ++repaired;
+  }
+  absl::MutexLock lock(&peer.mu);
+  ++peer.anti_entropy_rounds;
+  peer.ranges_repaired += repaired;
+  return absl::OkStatus();
+}
+
+void Replicator::CollectDirty() {
+  absl::flat_hash_set<SlotKey> unique;
+  for (DirtyStripe& stripe : dirty_) {
+    std::vector<SlotKey> keys;
+    {
+      absl::MutexLock lock(&stripe.mu);
+      keys.swap(stripe.keys);
+    }
+    unique.insert(keys.begin(), keys.end());
+  }
+  if (unique.empty()) return;
+  std::vector<SlotKey> keys(unique.begin(), unique.end());
+  auto values = store_->GetSlots(keys);
+  if (!values.ok()) {
+    QUOTAD_LOG(WARNING) << "replication: cannot read dirty slots: " << values.status();
+    absl::MutexLock lock(&dirty_[0].mu);
+    dirty_[0].keys.insert(dirty_[0].keys.end(), keys.begin(), keys.end());
+    return;
+  }
+  const absl::Time now = absl::Now();
+  for (auto& peer : peers_) {
+    absl::MutexLock lock(&peer->mu);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto [it, inserted] = peer->pending.try_emplace(keys[i], Pending{(*values)[i], now});
+      if (!inserted) it->second.value = std::max(it->second.value, (*values)[i]);
+    }
+    if (peer->pending.size() > options_.max_pending_slots) {
+      // The peer has been unreachable for long; anti-entropy will repair it.
+      peer->pending.clear();
+      ++peer->overflows;
+    }
+  }
+}
+
+void Replicator::SendPush(Peer& peer) {
+  auto call = std::make_unique<PushCall>();
+  {
+    absl::MutexLock lock(&peer.mu);
+    if (peer.push_in_flight || peer.pending.empty()) return;
+    call->request.set_from_node_id(options_.node_id);
+    call->request.set_to_node_id(peer.config.node_id);
+    call->request.set_from_origin(store_->origin());
+    for (const auto& [key, pending] : peer.pending) {
+      if (call->sent.size() >= options_.max_batch_slots) break;
+      v1::Slot* slot = call->request.add_slots();
+      slot->set_key(key.Encode());
+      slot->set_value(pending.value);
+      call->sent.emplace_back(key, pending.value);
+    }
+    peer.push_in_flight = true;
+  }
+  {
+    absl::MutexLock lock(&lifecycle_mu_);
+    ++pushes_in_flight_;
+  }
+  call->context.set_deadline(ToDeadline(absl::Now() + options_.rpc_timeout));
+  PushCall* raw = call.release();
+  peer.stub->async()->Push(&raw->context, &raw->request, &raw->response,
+                           [this, &peer, raw](grpc::Status status) {
+                             std::unique_ptr<PushCall> done(raw);
+                             {
+                               absl::MutexLock lock(&peer.mu);
+                               peer.push_in_flight = false;
+                               if (status.ok()) {
+                                 for (const auto& [key, value] : done->sent) {
+                                   auto it = peer.pending.find(key);
+                                   if (it != peer.pending.end() && it->second.value <= value) {
+                                     peer.pending.erase(it);
+                                   }
+                                 }
+                                 peer.slots_sent += done->sent.size();
+                                 peer.bytes_sent += done->request.ByteSizeLong();
+                               }
+                             }
+                             RecordContact(peer, FromGrpc(status));
+                             absl::MutexLock lock(&lifecycle_mu_);
+                             --pushes_in_flight_;
+                           });
+}
+
+void Replicator::GossipLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&lifecycle_mu_);
+      lifecycle_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.gossip_interval);
+      if (stopping_) return;
+    }
+    CollectDirty();
+    for (auto& peer : peers_) SendPush(*peer);
+  }
+}
+
+void Replicator::AntiEntropyLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&lifecycle_mu_);
+      lifecycle_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.anti_entropy_interval);
+      if (stopping_) return;
+    }
+    const absl::Time deadline = absl::Now() + options_.anti_entropy_interval;
+    for (size_t i = 0; i < peers_.size(); ++i) {
+      if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
+        QUOTAD_LOG(DEBUG) << "anti-entropy with " << peers_[i]->config.node_id << ": " << s;
+      }
+    }
+  }
+}
+
+v1::GossipStatusResponse Replicator::Status() const {
+  v1::GossipStatusResponse out;
+  out.set_node_id(options_.node_id);
+  out.set_origin(store_->origin());
+  const absl::Time now = absl::Now();
+  for (const auto& peer : peers_) {
+    absl::MutexLock lock(&peer->mu);
+    v1::PeerState* p = out.add_peers();
+    p->set_node_id(peer->config.node_id);
+    p->set_address(peer->config.address);
+    p->set_up(peer->up);
+    if (peer->last_contact != absl::InfinitePast()) {
+      p->set_last_contact_unix_micros(absl::ToUnixMicros(peer->last_contact));
+    }
+    absl::Time oldest = now;
+    for (const auto& [key, pending] : peer->pending) oldest = std::min(oldest, pending.enqueued);
+    p->set_lag_micros(absl::ToInt64Microseconds(now - oldest));
+    p->set_pending_slots(peer->pending.size());
+    p->set_slots_sent(peer->slots_sent);
+    p->set_bytes_sent(peer->bytes_sent);
+    p->set_slots_received(peer->slots_received);
+    p->set_errors(peer->errors);
+    p->set_last_error(peer->last_error);
+    p->set_anti_entropy_rounds(peer->anti_entropy_rounds);
+    p->set_ranges_repaired(peer->ranges_repaired);
+  }
+  out.set_rejected_unknown_node(rejected_unknown_node_.load());
+  out.set_rejected_wrong_target(rejected_wrong_target_.load());
+  out.set_rejected_malformed(rejected_malformed_.load());
+  out.set_rejected_future_bucket(rejected_future_bucket_.load());
+  out.set_rejected_own_slot(rejected_own_slot_.load());
+  out.set_rejected_foreign_origin(rejected_foreign_origin_.load());
+  out.set_slots_applied(slots_applied_.load());
+  return out;
+}
+
+}  // namespace quotad

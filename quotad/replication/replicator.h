@@ -1,0 +1,159 @@
+// Cross-region replication of counter slots (a state-based CRDT).
+//
+// Model: every counter bucket has one grow-only slot per origin (a node
+// incarnation); only the owning process increments its slot; replicas merge
+// slots by maximum; a counter is the sum of its slots. Merge is commutative,
+// associative and idempotent, so duplicated, reordered or replayed gossip is
+// harmless.
+//
+// Two mechanisms, both over GossipService on the node's port:
+//  * Delta push: local increments mark slots dirty; every gossip interval a
+//    collector reads their absolute values and queues them per peer; one
+//    asynchronous Push per peer is in flight at a time; acknowledged entries
+//    leave the queue. A queue that outgrows its bound is dropped (counted)
+//    and anti-entropy repairs the peer.
+//  * Anti-entropy: every interval, per peer, compare per-range sketches
+//    (SlotDigests) over the live hours and pull only the ranges that differ.
+//    A node back from an hour-long partition pulls what it missed without a
+//    full state transfer.
+//
+// Validation: batches from unknown node ids, addressed to another node id, or
+// carrying slots of another origin than the sender's are refused; future
+// buckets beyond the clock-skew bound and claims about this incarnation's own
+// slot are dropped; every rejection is counted in Status().
+#ifndef QUOTAD_REPLICATION_REPLICATOR_H_
+#define QUOTAD_REPLICATION_REPLICATOR_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "quotad/admission/admission_controller.h"
+#include "quotad/common/clock.h"
+#include "quotad/policy/policy.h"
+#include "quotad/replication/peers.h"
+#include "quotad/replication/slot_digests.h"
+#include "quotad/storage/counter_store.h"
+#include "quotad/v1/gossip.grpc.pb.h"
+
+namespace quotad {
+
+struct ReplicatorOptions {
+  std::string node_id;
+  std::vector<PeerConfig> peers;
+  absl::Duration gossip_interval = absl::Milliseconds(200);
+  absl::Duration anti_entropy_interval = absl::Seconds(5);
+  absl::Duration max_clock_skew = absl::Minutes(5);
+  absl::Duration rpc_timeout = absl::Seconds(2);
+  size_t max_batch_slots = 4096;
+  size_t max_pending_slots = 1 << 20;
+};
+
+class Replicator final : public SlotChangeListener {
+ public:
+  // Borrowed pointers must outlive the replicator. Registers itself as the
+  // admission controller's change listener.
+  Replicator(AdmissionController* admission, CounterStore* store, PolicyHolder* policy,
+             Clock* clock, ReplicatorOptions options);
+  ~Replicator() override;  // Stop()s
+
+  // Builds the sketches from a full scan of the store. Call once, before
+  // Start() and before serving.
+  absl::Status RebuildDigests();
+  // One anti-entropy round with every peer, bounded by `timeout` in total;
+  // used at start so a restarted node catches up before it serves.
+  void InitialSync(absl::Duration timeout);
+  // Starts the gossip and anti-entropy threads. Stop() joins them and waits
+  // for in-flight pushes.
+  void Start();
+  void Stop();
+
+  void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) override;
+
+  // Server side of GossipService. Errors: InvalidArgument (malformed),
+  // PermissionDenied (unknown sender), FailedPrecondition (wrong target),
+  // Unavailable (storage).
+  absl::StatusOr<v1::PushResponse> HandlePush(const v1::PushRequest& request);
+  absl::StatusOr<v1::DigestResponse> HandleDigest(const v1::DigestRequest& request);
+  absl::StatusOr<v1::PullRangeResponse> HandlePullRange(const v1::PullRangeRequest& request);
+  v1::GossipStatusResponse Status() const;
+
+  // One anti-entropy round with peer `index` (0-based in options.peers).
+  absl::Status AntiEntropyWith(size_t index, absl::Time deadline);
+
+ private:
+  struct Pending {
+    uint64_t value = 0;
+    absl::Time enqueued;
+  };
+  struct Peer {
+    PeerConfig config;
+    std::unique_ptr<v1::GossipService::Stub> stub;
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<SlotKey, Pending> pending ABSL_GUARDED_BY(mu);
+    bool push_in_flight ABSL_GUARDED_BY(mu) = false;
+    bool up ABSL_GUARDED_BY(mu) = false;
+    absl::Time last_contact ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+    std::string last_error ABSL_GUARDED_BY(mu);
+    uint64_t slots_sent ABSL_GUARDED_BY(mu) = 0;
+    uint64_t bytes_sent ABSL_GUARDED_BY(mu) = 0;
+    uint64_t slots_received ABSL_GUARDED_BY(mu) = 0;
+    uint64_t errors ABSL_GUARDED_BY(mu) = 0;
+    uint64_t overflows ABSL_GUARDED_BY(mu) = 0;
+    uint64_t anti_entropy_rounds ABSL_GUARDED_BY(mu) = 0;
+    uint64_t ranges_repaired ABSL_GUARDED_BY(mu) = 0;
+  };
+  struct DirtyStripe {
+    absl::Mutex mu;
+    std::vector<SlotKey> keys ABSL_GUARDED_BY(mu);
+  };
+  static constexpr int kDirtyStripes = 16;
+
+  struct HourWindow {
+    uint32_t from = 0;
+    uint32_t to = 0;
+  };
+  HourWindow LiveWindow() const;
+  absl::Status CheckSender(const std::string& from, const std::string& to) const;
+  Peer* FindPeer(const std::string& node_id) const;
+  // Validates and merges slots; updates sketches and counters.
+  absl::StatusOr<RemoteMergeResult> Apply(std::vector<SlotValue> slots, size_t* rejected);
+  void RecordContact(Peer& peer, const absl::Status& status);
+
+  void GossipLoop();
+  void AntiEntropyLoop();
+  void CollectDirty();
+  void SendPush(Peer& peer);
+
+  AdmissionController* admission_;
+  CounterStore* store_;
+  PolicyHolder* policy_;
+  Clock* clock_;
+  ReplicatorOptions options_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  SlotDigests digests_;
+  std::array<DirtyStripe, kDirtyStripes> dirty_;
+
+  mutable std::atomic<uint64_t> rejected_unknown_node_{0};
+  mutable std::atomic<uint64_t> rejected_wrong_target_{0};
+  std::atomic<uint64_t> rejected_malformed_{0};
+  std::atomic<uint64_t> rejected_future_bucket_{0};
+  std::atomic<uint64_t> rejected_own_slot_{0};
+  std::atomic<uint64_t> rejected_foreign_origin_{0};
+  std::atomic<uint64_t> slots_applied_{0};
+
+  absl::Mutex lifecycle_mu_;
+  bool stopping_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+  int pushes_in_flight_ ABSL_GUARDED_BY(lifecycle_mu_) = 0;
+  std::thread gossip_thread_;
+  std::thread anti_entropy_thread_;
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_REPLICATION_REPLICATOR_H_
