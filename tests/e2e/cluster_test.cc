@@ -1,0 +1,340 @@
+// Multi-region tests: real quotad processes on 127.0.0.1, each link between
+// two nodes through a FaultProxy (delay, resets, partitions in user space).
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/quota_client.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "quotad/storage/keys.h"
+#include "quotad/v1/gossip.grpc.pb.h"
+#include "tests/testing/fault_proxy.h"
+#include "tests/testing/quotad_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace quotad {
+namespace {
+
+using testing::FaultProxy;
+using testing::QuotadProcess;
+using testing::TempDir;
+
+constexpr absl::Duration kGossipInterval = absl::Milliseconds(200);
+
+// N nodes; link i->j goes through proxies_[i][j].
+class Cluster {
+ public:
+  Cluster(const TempDir& dir, int n) : dir_(dir), n_(n) {
+    key_file_ = dir_.Sub("identity.key");
+    testing::WriteFile(key_file_, std::string(32, 'K'));
+    std::filesystem::permissions(key_file_, std::filesystem::perms::owner_read |
+                                                std::filesystem::perms::owner_write);
+    proxies_.resize(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j) {
+        proxies_[static_cast<size_t>(i)].push_back(i == j ? nullptr : std::make_unique<FaultProxy>());
+      }
+    }
+    nodes_.resize(static_cast<size_t>(n));
+  }
+
+  static std::string Name(int i) { return absl::StrCat("n", i + 1); }
+
+  absl::Status Start(int i, bool wipe = false) {
+    const std::string data = dir_.Sub(Name(i));
+    if (wipe) std::filesystem::remove_all(data);
+    std::vector<std::string> peers;
+    for (int j = 0; j < n_; ++j) {
+      if (j != i) peers.push_back(absl::StrCat(Name(j), "=127.0.0.1:", proxy(i, j).port()));
+    }
+    nodes_[static_cast<size_t>(i)] = std::make_unique<QuotadProcess>(
+        data, dir_.Sub(Name(i) + ".log"),
+        std::vector<std::string>{"--node_id=" + Name(i), "--region=region-" + Name(i),
+                                 "--hash_key_file=" + key_file_,
+                                 "--peers=" + absl::StrJoin(peers, ","),
+                                 absl::StrCat("--gossip_interval=",
+                                              absl::FormatDuration(kGossipInterval)),
+                                 "--anti_entropy_interval=1s", "--startup_sync_timeout=3s"});
+    // Point the other nodes' links at this node before it starts, so its
+    // startup sync can already reach peers that are up.
+    absl::Status s = nodes_[static_cast<size_t>(i)]->Start();
+    if (!s.ok()) return s;
+    for (int j = 0; j < n_; ++j) {
+      if (j != i) proxy(j, i).SetTarget(node(i).port());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StartAll() {
+    for (int i = 0; i < n_; ++i) {
+      if (absl::Status s = Start(i); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  QuotadProcess& node(int i) { return *nodes_[static_cast<size_t>(i)]; }
+  FaultProxy& proxy(int from, int to) {
+    return *proxies_[static_cast<size_t>(from)][static_cast<size_t>(to)];
+  }
+  client::QuotaClient Client(int i) {
+    return client::QuotaClient(client::MakeQuotaConnection({node(i).target(), absl::Seconds(5)}));
+  }
+
+  // Cuts every link between `side` and the rest (both directions).
+  void Partition(const std::set<int>& side, bool cut) {
+    for (int i = 0; i < n_; ++i) {
+      for (int j = 0; j < n_; ++j) {
+        if (i != j && side.count(i) != side.count(j)) proxy(i, j).SetPartitioned(cut);
+      }
+    }
+  }
+  void SetDelay(absl::Duration d) {
+    for (int i = 0; i < n_; ++i) {
+      for (int j = 0; j < n_; ++j) {
+        if (i != j) proxy(i, j).SetDelay(d);
+      }
+    }
+  }
+
+  int size() const { return n_; }
+
+ private:
+  const TempDir& dir_;
+  int n_;
+  std::string key_file_;
+  std::vector<std::vector<std::unique_ptr<FaultProxy>>> proxies_;
+  std::vector<std::unique_ptr<QuotadProcess>> nodes_;
+};
+
+v1::AcquireRequest Client(const std::string& ip, const std::string& ua = "Mozilla/5.0") {
+  v1::AcquireRequest req;
+  req.set_ip(ip);
+  req.set_user_agent(ua);
+  return req;
+}
+
+int64_t Used(Cluster& c, int i, const v1::AcquireRequest& req) {
+  auto r = c.Client(i).Check(req);
+  return r.ok() ? r->limits(0).used() : -1;
+}
+
+// Polls until every node reports `expected` for `req`; returns the time it took.
+absl::StatusOr<absl::Duration> AwaitEverywhere(Cluster& c, const v1::AcquireRequest& req,
+                                               int64_t expected,
+                                               absl::Duration timeout = absl::Seconds(15)) {
+  const absl::Time start = absl::Now();
+  std::vector<client::QuotaClient> clients;
+  for (int i = 0; i < c.size(); ++i) clients.push_back(c.Client(i));
+  std::string last;
+  while (absl::Now() - start < timeout) {
+    bool all = true;
+    last.clear();
+    for (auto& cl : clients) {
+      auto r = cl.Check(req);
+      const int64_t used = r.ok() ? r->limits(0).used() : -1;
+      absl::StrAppend(&last, used, " ");
+      all &= used == expected;
+    }
+    if (all) return absl::Now() - start;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("expected ", expected, " everywhere, saw ", last));
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+};
+
+TEST_F(ClusterTest, AClientRefusedInOneRegionIsRefusedInAllOthers) {
+  Cluster c(dir_, 3);
+  ASSERT_TRUE(c.StartAll().ok());
+  const auto req = Client("192.0.2.40");
+  auto frankfurt = c.Client(0);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(frankfurt.Acquire(req)->allowed()) << i;
+  auto took = AwaitEverywhere(c, req, 40);
+  ASSERT_TRUE(took.ok()) << took.status();
+  std::cout << "converged on 3 nodes in " << absl::FormatDuration(*took) << "\n";
+  for (int i = 1; i < 3; ++i) {
+    auto r = c.Client(i).Acquire(req);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->allowed()) << "node " << i;
+    EXPECT_EQ(r->reason(), v1::REASON_DAILY_LIMIT);
+  }
+}
+
+TEST_F(ClusterTest, PartitionedRegionsAgreeOnTheExactSumAfterHealing) {
+  Cluster c(dir_, 3);
+  ASSERT_TRUE(c.StartAll().ok());
+  c.SetDelay(absl::Milliseconds(50));
+  c.Partition({2}, true);
+  const auto req = Client("2001:db8::77", "partition-test");
+  auto a = c.Client(0), b = c.Client(1), island = c.Client(2);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(a.Acquire(req)->allowed());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.Acquire(req)->allowed());
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(island.Acquire(req)->allowed());
+  // The majority side converges among itself; the island sees only itself.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Used(c, 0, req) != 15 && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Used(c, 0, req), 15);
+  EXPECT_EQ(Used(c, 1, req), 15);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(Used(c, 2, req), 7);
+  c.Partition({2}, false);
+  auto took = AwaitEverywhere(c, req, 22);
+  ASSERT_TRUE(took.ok()) << took.status();
+  std::cout << "healed and agreed on 22 in " << absl::FormatDuration(*took) << "\n";
+}
+
+TEST_F(ClusterTest, KilledAndWipedNodesLoseNoAcknowledgedCharge) {
+  Cluster c(dir_, 3);
+  ASSERT_TRUE(c.StartAll().ok());
+  const auto req = Client("198.51.100.50", "wipe-test");
+  std::atomic<int> acked{0};
+  // Load on node 1 (index 1) until it is killed under us.
+  {
+    auto victim = c.Client(1);
+    std::thread load([&] {
+      for (int i = 0; i < 30; ++i) {
+        auto r = victim.Acquire(req);
+        if (!r.ok()) break;
+        if (r->allowed()) ++acked;
+      }
+    });
+    while (acked.load() < 5) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    c.node(1).StopWith(SIGKILL);
+    load.join();
+  }
+  const int after_kill = acked.load();
+  // Restart with its data dir: every acknowledged charge is still counted,
+  // at most one more (in flight at the kill) may have landed.
+  ASSERT_TRUE(c.Start(1).ok());
+  const int64_t used = Used(c, 1, req);
+  EXPECT_GE(used, after_kill);
+  EXPECT_LE(used, after_kill + 1);
+  ASSERT_TRUE(AwaitEverywhere(c, req, used).ok());
+
+  // More charges from the new incarnation, then SIGKILL and an empty data dir.
+  auto node1 = c.Client(1);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(node1.Acquire(req)->allowed());
+  ASSERT_TRUE(AwaitEverywhere(c, req, used + 3).ok());
+  c.node(1).StopWith(SIGKILL);
+  ASSERT_TRUE(c.Start(1, /*wipe=*/true).ok());
+  // The wiped node relearns its earlier slots from its peers; no slot regresses.
+  auto took = AwaitEverywhere(c, req, used + 3);
+  ASSERT_TRUE(took.ok()) << took.status();
+  // Its new increments add on top everywhere.
+  auto fresh = c.Client(1);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(fresh.Acquire(req)->allowed());
+  ASSERT_TRUE(AwaitEverywhere(c, req, used + 5).ok());
+}
+
+TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
+  Cluster c(dir_, 2);
+  ASSERT_TRUE(c.StartAll().ok());
+  auto channel = grpc::CreateChannel(c.node(0).target(), grpc::InsecureChannelCredentials());
+  auto gossip = v1::GossipService::NewStub(channel);
+  auto push = [&](const v1::PushRequest& req) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::PushResponse resp;
+    grpc::Status s = gossip->Push(&ctx, req, &resp);
+    return std::make_pair(s, resp);
+  };
+  CounterId id{Dimension::kClient, {}};
+  id.hash.fill(0x42);
+  const uint32_t now_hour = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()) / 3600);
+  v1::PushRequest good;
+  good.set_from_node_id("n2");
+  good.set_to_node_id("n1");
+  good.set_from_origin(12345);
+  auto* slot = good.add_slots();
+  slot->set_key(EncodeCounterKey(id, now_hour, 12345, CountKind::kCharged));
+  slot->set_value(3);
+
+  auto unknown = good;
+  unknown.set_from_node_id("mallory");
+  EXPECT_EQ(push(unknown).first.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  auto wrong_target = good;
+  wrong_target.set_to_node_id("n7");
+  EXPECT_EQ(push(wrong_target).first.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  auto garbage = good;
+  garbage.mutable_slots(0)->set_key("\x07garbage");
+  EXPECT_EQ(push(garbage).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto foreign = good;
+  foreign.mutable_slots(0)->set_key(EncodeCounterKey(id, now_hour, 999, CountKind::kCharged));
+  EXPECT_EQ(push(foreign).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto future = good;
+  future.mutable_slots(0)->set_key(EncodeCounterKey(id, now_hour + 10, 12345, CountKind::kCharged));
+  auto [future_status, future_resp] = push(future);
+  EXPECT_TRUE(future_status.ok());
+  EXPECT_EQ(future_resp.rejected(), 1u);
+  EXPECT_EQ(future_resp.applied(), 0u);
+  auto [ok_status, ok_resp] = push(good);
+  EXPECT_TRUE(ok_status.ok());
+  EXPECT_EQ(ok_resp.applied(), 1u);
+  EXPECT_EQ(push(good).second.stale(), 1u);  // idempotent replay
+
+  grpc::ClientContext ctx;
+  v1::GossipStatusResponse status;
+  ASSERT_TRUE(gossip->Status(&ctx, v1::GossipStatusRequest(), &status).ok());
+  EXPECT_EQ(status.rejected_unknown_node(), 1u);
+  EXPECT_EQ(status.rejected_wrong_target(), 1u);
+  EXPECT_EQ(status.rejected_malformed(), 1u);
+  EXPECT_EQ(status.rejected_foreign_origin(), 1u);
+  EXPECT_EQ(status.rejected_future_bucket(), 1u);
+  EXPECT_GE(status.slots_applied(), 1u);
+  ASSERT_EQ(status.peers_size(), 1);
+  EXPECT_EQ(status.peers(0).node_id(), "n2");
+  EXPECT_TRUE(c.node(0).Running());
+  EXPECT_TRUE(c.Client(0).Acquire(Client("192.0.2.1"))->allowed());
+}
+
+// Overshoot: one client alternating regions faster than gossip converges.
+// Bound (docs/consistency.md): a node decides on a view at most
+// L = 2*T_gossip + 2*d (+ processing slack) old, so with total request rate R
+// over N nodes, the admissions it cannot see are at most R * L * (N-1)/N.
+TEST_F(ClusterTest, OvershootOfAClientAlternatingRegionsStaysWithinTheBound) {
+  constexpr int kNodes = 3;
+  Cluster c(dir_, kNodes);
+  ASSERT_TRUE(c.StartAll().ok());
+  const absl::Duration delay = absl::Milliseconds(20);
+  c.SetDelay(delay);
+  std::vector<client::QuotaClient> clients;
+  for (int i = 0; i < kNodes; ++i) clients.push_back(c.Client(i));
+  const auto req = Client("203.0.113.99", "overshoot-test");
+  const absl::Duration spacing = absl::Milliseconds(20);  // R = 50/s
+  int admitted = 0;
+  int attempts = 0;
+  const absl::Time start = absl::Now();
+  for (; attempts < 120; ++attempts) {
+    const absl::Time due = start + spacing * attempts;
+    if (absl::Now() < due) absl::SleepFor(due - absl::Now());
+    auto r = clients[static_cast<size_t>(attempts % kNodes)].Acquire(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    admitted += r->allowed();
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const double rate = attempts / seconds;
+  const double lag = absl::ToDoubleSeconds(2 * kGossipInterval + 2 * delay) + 0.1;
+  const double bound = std::ceil(rate * lag * (kNodes - 1) / kNodes);
+  const int overshoot = admitted - 40;
+  std::cout << "overshoot: admitted " << admitted << " of limit 40 at " << rate
+            << " req/s over " << kNodes << " nodes; bound " << bound << "\n";
+  EXPECT_GE(admitted, 40);
+  EXPECT_LE(overshoot, bound);
+  // And once gossip settles, every node agrees on the real total.
+  ASSERT_TRUE(AwaitEverywhere(c, req, admitted).ok());
+}
+
+}  // namespace
+}  // namespace quotad
