@@ -39,6 +39,12 @@ grpc::ServerUnaryReactor* GossipServiceImpl::PullRange(grpc::CallbackServerConte
   return Finish(context, replicator_->HandlePullRange(*request), response);
 }
 
+grpc::ServerUnaryReactor* GossipServiceImpl::PullRecords(grpc::CallbackServerContext* context,
+                                                         const v1::PullRecordsRequest* request,
+                                                         v1::PullRecordsResponse* response) {
+  return Finish(context, replicator_->HandlePullRecords(*request), response);
+}
+
 grpc::ServerUnaryReactor* GossipServiceImpl::Status(grpc::CallbackServerContext* context,
                                                     const v1::GossipStatusRequest*,
                                                     v1::GossipStatusResponse* response) {

@@ -21,6 +21,9 @@ class GossipServiceImpl final : public v1::GossipService::CallbackService {
   grpc::ServerUnaryReactor* PullRange(grpc::CallbackServerContext* context,
                                       const v1::PullRangeRequest* request,
                                       v1::PullRangeResponse* response) override;
+  grpc::ServerUnaryReactor* PullRecords(grpc::CallbackServerContext* context,
+                                        const v1::PullRecordsRequest* request,
+                                        v1::PullRecordsResponse* response) override;
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const v1::GossipStatusRequest* request,
                                    v1::GossipStatusResponse* response) override;

@@ -1,6 +1,7 @@
 #include "quotad/replication/replicator.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,11 @@
 namespace quotad {
 namespace {
 
+absl::Status AsUnavailable(const absl::Status& s) {
+  if (s.ok() || absl::IsUnavailable(s)) return s;
+  return absl::UnavailableError(s.message());
+}
+
 absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
@@ -20,6 +26,27 @@ std::chrono::system_clock::time_point ToDeadline(absl::Time t) {
 }
 
 constexpr size_t kMaxPullSlots = 4096;
+constexpr size_t kMaxRecordKeyBytes = 1024;
+constexpr size_t kMaxRecordValueBytes = 64 * 1024;
+constexpr size_t kMaxRecordsPerPush = 512;
+
+uint64_t RecordFingerprint(const v1::ReplicatedRecord& r) {
+  uint64_t h = 0x243F6A8885A308D3ULL;
+  auto mix = [&h](absl::string_view bytes) {
+    for (char c : bytes) {
+      h ^= static_cast<uint8_t>(c);
+      h *= 0x100000001B3ULL;  // FNV-1a step; stable across processes
+    }
+    h ^= h >> 29;
+  };
+  mix(r.key());
+  char hlc[8];
+  for (int i = 0; i < 8; ++i) hlc[i] = static_cast<char>((r.hlc() >> (8 * i)) & 0xff);
+  mix(absl::string_view(hlc, sizeof(hlc)));
+  mix(r.node_id());
+  mix(r.deleted() ? "d" : "l");
+  return h;
+}
 
 }  // namespace
 
@@ -31,12 +58,15 @@ struct PushCall {
 };
 
 Replicator::Replicator(AdmissionController* admission, CounterStore* store,
-                       PolicyHolder* policy, Clock* clock, ReplicatorOptions options)
+                       RecordStore* records, PolicyHolder* policy, Clock* clock,
+                       ReplicatorOptions options)
     : admission_(admission),
       store_(store),
+      records_(records),
       policy_(policy),
       clock_(clock),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      hlc_(clock) {
   for (const PeerConfig& config : options_.peers) {
     auto peer = std::make_unique<Peer>();
     peer->config = config;
@@ -185,8 +215,23 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
     }
     slots.push_back({*key, request.slots(i).value()});
   }
+  for (int i = 0; i < request.records_size(); ++i) {
+    if (absl::Status s = ValidateRecord(request.records(i)); !s.ok()) {
+      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+      return absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message()));
+    }
+  }
   size_t rejected = 0;
   QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, Apply(std::move(slots), &rejected));
+  const absl::Time latest_allowed = clock_->Now() + options_.max_clock_skew;
+  for (const v1::ReplicatedRecord& record : request.records()) {
+    if (HybridLogicalClock::PhysicalMillis(record.hlc()) > absl::ToUnixMillis(latest_allowed)) {
+      rejected_records_.fetch_add(1, std::memory_order_relaxed);
+      ++rejected;
+      continue;
+    }
+    QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
+  }
   if (Peer* peer = FindPeer(request.from_node_id())) {
     absl::MutexLock lock(&peer->mu);
     peer->slots_received += static_cast<uint64_t>(request.slots_size());
@@ -209,6 +254,8 @@ absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequ
   for (uint64_t d : digests_.Compute(request.from_hour(), request.to_hour())) {
     response.add_range_digests(d);
   }
+  QUOTAD_ASSIGN_OR_RETURN(uint64_t records_digest, RecordsDigest());
+  response.set_records_digest(records_digest);
   return response;
 }
 
@@ -316,10 +363,150 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
     }
     ++repaired;
   }
+  QUOTAD_ASSIGN_OR_RETURN(uint64_t local_records, RecordsDigest());
+  if (local_records != remote.records_digest()) {
+    v1::PullRecordsRequest pull;
+    pull.set_from_node_id(options_.node_id);
+    pull.set_to_node_id(peer.config.node_id);
+    v1::PullRecordsResponse page;
+    grpc::ClientContext context;
+    context.set_deadline(ToDeadline(call_deadline()));
+    absl::Status s = FromGrpc(peer.stub->PullRecords(&context, pull, &page));
+    if (!s.ok()) {
+      RecordContact(peer, s);
+      return s;
+    }
+    const int64_t latest_ms = absl::ToUnixMillis(clock_->Now() + options_.max_clock_skew);
+    for (const v1::ReplicatedRecord& record : page.records()) {
+      if (!ValidateRecord(record).ok() ||
+          HybridLogicalClock::PhysicalMillis(record.hlc()) > latest_ms) {
+        rejected_records_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
+    }
+  }
   absl::MutexLock lock(&peer.mu);
   ++peer.anti_entropy_rounds;
   peer.ranges_repaired += repaired;
   return absl::OkStatus();
+}
+
+absl::Status Replicator::ValidateRecord(const v1::ReplicatedRecord& record) const {
+  if (record.key().empty() || record.key().size() > kMaxRecordKeyBytes) {
+    return absl::InvalidArgumentError("key: must be 1..1024 bytes");
+  }
+  if (record.value().size() > kMaxRecordValueBytes) {
+    return absl::InvalidArgumentError("value: longer than 64 KiB");
+  }
+  if (record.node_id().empty()) return absl::InvalidArgumentError("node_id: required");
+  if (record.hlc() == 0) return absl::InvalidArgumentError("hlc: required");
+  return absl::OkStatus();
+}
+
+bool Replicator::Droppable(const v1::ReplicatedRecord& record) const {
+  const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - options_.tombstone_ttl);
+  const int64_t written_us = HybridLogicalClock::PhysicalMillis(record.hlc()) * 1000;
+  return (record.deleted() && written_us < cutoff_us) ||
+         (record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us);
+}
+
+bool Replicator::Live(const v1::ReplicatedRecord& record) const {
+  return !record.deleted() && (record.expires_unix_micros() == 0 ||
+                               record.expires_unix_micros() > absl::ToUnixMicros(clock_->Now()));
+}
+
+absl::StatusOr<uint64_t> Replicator::RecordsDigest() {
+  if (records_ == nullptr) return uint64_t{0};
+  uint64_t digest = 0;
+  QUOTAD_RETURN_IF_ERROR(records_->ScanRecords("", [&](const v1::ReplicatedRecord& r) {
+    if (!Droppable(r)) digest ^= RecordFingerprint(r);
+    return true;
+  }));
+  return digest;
+}
+
+absl::StatusOr<bool> Replicator::MergeRecord(const v1::ReplicatedRecord& record) {
+  if (records_ == nullptr) return false;
+  hlc_.Observe(record.hlc());
+  if (Droppable(record)) return false;
+  absl::MutexLock lock(&records_mu_);
+  auto existing = records_->GetRecord(record.key());
+  if (!existing.ok()) return AsUnavailable(existing.status());
+  if (existing->has_value()) {
+    const auto& cur = **existing;
+    const bool newer = record.hlc() > cur.hlc() ||
+                       (record.hlc() == cur.hlc() && record.node_id() > cur.node_id());
+    if (!newer) return false;
+  }
+  if (absl::Status s = records_->PutRecord(record); !s.ok()) return AsUnavailable(s);
+  records_applied_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Replicator::QueueRecord(const v1::ReplicatedRecord& record) {
+  for (auto& peer : peers_) {
+    absl::MutexLock lock(&peer->mu);
+    peer->pending_records[record.key()] = record;
+  }
+}
+
+absl::StatusOr<v1::ReplicatedRecord> Replicator::PutRecord(const std::string& key,
+                                                           const std::string& value,
+                                                           absl::Time expires) {
+  if (records_ == nullptr) return absl::FailedPreconditionError("no record store");
+  v1::ReplicatedRecord record;
+  record.set_key(key);
+  record.set_value(value);
+  record.set_node_id(options_.node_id);
+  if (expires != absl::InfiniteFuture()) {
+    record.set_expires_unix_micros(absl::ToUnixMicros(expires));
+  }
+  record.set_hlc(hlc_.Now());
+  QUOTAD_RETURN_IF_ERROR(ValidateRecord(record));
+  QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
+  QueueRecord(record);
+  return record;
+}
+
+absl::StatusOr<v1::ReplicatedRecord> Replicator::DeleteRecord(const std::string& key) {
+  if (records_ == nullptr) return absl::FailedPreconditionError("no record store");
+  v1::ReplicatedRecord record;
+  record.set_key(key);
+  record.set_node_id(options_.node_id);
+  record.set_deleted(true);
+  record.set_hlc(hlc_.Now());
+  QUOTAD_RETURN_IF_ERROR(ValidateRecord(record));
+  QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
+  QueueRecord(record);
+  return record;
+}
+
+absl::StatusOr<std::optional<v1::ReplicatedRecord>> Replicator::GetRecord(const std::string& key) {
+  if (records_ == nullptr) return std::optional<v1::ReplicatedRecord>();
+  QUOTAD_ASSIGN_OR_RETURN(auto record, records_->GetRecord(key));
+  if (!record || !Live(*record)) return std::optional<v1::ReplicatedRecord>();
+  return record;
+}
+
+absl::Status Replicator::ListRecords(const std::string& prefix,
+                                     const std::function<bool(const v1::ReplicatedRecord&)>& fn) {
+  if (records_ == nullptr) return absl::OkStatus();
+  return records_->ScanRecords(prefix, [&](const v1::ReplicatedRecord& r) {
+    return Live(r) ? fn(r) : true;
+  });
+}
+
+absl::StatusOr<v1::PullRecordsResponse> Replicator::HandlePullRecords(
+    const v1::PullRecordsRequest& request) {
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  v1::PullRecordsResponse response;
+  if (records_ == nullptr) return response;
+  QUOTAD_RETURN_IF_ERROR(records_->ScanRecords("", [&](const v1::ReplicatedRecord& r) {
+    if (!Droppable(r)) *response.add_records() = r;
+    return true;
+  }));
+  return response;
 }
 
 void Replicator::CollectDirty() {
@@ -360,7 +547,7 @@ void Replicator::SendPush(Peer& peer) {
   auto call = std::make_unique<PushCall>();
   {
     absl::MutexLock lock(&peer.mu);
-    if (peer.push_in_flight || peer.pending.empty()) return;
+    if (peer.push_in_flight || (peer.pending.empty() && peer.pending_records.empty())) return;
     call->request.set_from_node_id(options_.node_id);
     call->request.set_to_node_id(peer.config.node_id);
     call->request.set_from_origin(store_->origin());
@@ -370,6 +557,10 @@ void Replicator::SendPush(Peer& peer) {
       slot->set_key(key.Encode());
       slot->set_value(pending.value);
       call->sent.emplace_back(key, pending.value);
+    }
+    for (const auto& [key, record] : peer.pending_records) {
+      if (static_cast<size_t>(call->request.records_size()) >= kMaxRecordsPerPush) break;
+      *call->request.add_records() = record;
     }
     peer.push_in_flight = true;
   }
@@ -390,6 +581,13 @@ void Replicator::SendPush(Peer& peer) {
                                    auto it = peer.pending.find(key);
                                    if (it != peer.pending.end() && it->second.value <= value) {
                                      peer.pending.erase(it);
+                                   }
+                                 }
+                                 for (const auto& record : done->request.records()) {
+                                   auto it = peer.pending_records.find(record.key());
+                                   if (it != peer.pending_records.end() &&
+                                       it->second.hlc() == record.hlc()) {
+                                     peer.pending_records.erase(it);
                                    }
                                  }
                                  peer.slots_sent += done->sent.size();
@@ -463,6 +661,8 @@ v1::GossipStatusResponse Replicator::Status() const {
   out.set_rejected_own_slot(rejected_own_slot_.load());
   out.set_rejected_foreign_origin(rejected_foreign_origin_.load());
   out.set_slots_applied(slots_applied_.load());
+  out.set_records_applied(records_applied_.load());
+  out.set_rejected_records(rejected_records_.load());
   return out;
 }
 

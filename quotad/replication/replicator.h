@@ -17,6 +17,13 @@
 //    A node back from an hour-long partition pulls what it missed without a
 //    full state transfer.
 //
+// Records: the same channel carries last-writer-wins records (operator
+// overrides and bans) stamped with a hybrid logical clock and the writer's
+// node id; the larger (hlc, node_id) wins on every node. Deletes are
+// tombstones, dropped after tombstone_ttl. Push carries changed records;
+// anti-entropy compares a records digest and pulls all records on mismatch
+// (records are few).
+//
 // Validation: batches from unknown node ids, addressed to another node id, or
 // carrying slots of another origin than the sender's are refused; future
 // buckets beyond the clock-skew bound and claims about this incarnation's own
@@ -25,6 +32,7 @@
 #define QUOTAD_REPLICATION_REPLICATOR_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,9 +44,11 @@
 #include "quotad/admission/admission_controller.h"
 #include "quotad/common/clock.h"
 #include "quotad/policy/policy.h"
+#include "quotad/replication/hlc.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/slot_digests.h"
 #include "quotad/storage/counter_store.h"
+#include "quotad/storage/record_store.h"
 #include "quotad/v1/gossip.grpc.pb.h"
 
 namespace quotad {
@@ -52,14 +62,15 @@ struct ReplicatorOptions {
   absl::Duration rpc_timeout = absl::Seconds(2);
   size_t max_batch_slots = 4096;
   size_t max_pending_slots = 1 << 20;
+  absl::Duration tombstone_ttl = absl::Hours(24 * 7);
 };
 
 class Replicator final : public SlotChangeListener {
  public:
   // Borrowed pointers must outlive the replicator. Registers itself as the
   // admission controller's change listener.
-  Replicator(AdmissionController* admission, CounterStore* store, PolicyHolder* policy,
-             Clock* clock, ReplicatorOptions options);
+  Replicator(AdmissionController* admission, CounterStore* store, RecordStore* records,
+             PolicyHolder* policy, Clock* clock, ReplicatorOptions options);
   ~Replicator() override;  // Stop()s
 
   // Builds the sketches from a full scan of the store. Call once, before
@@ -81,7 +92,21 @@ class Replicator final : public SlotChangeListener {
   absl::StatusOr<v1::PushResponse> HandlePush(const v1::PushRequest& request);
   absl::StatusOr<v1::DigestResponse> HandleDigest(const v1::DigestRequest& request);
   absl::StatusOr<v1::PullRangeResponse> HandlePullRange(const v1::PullRangeRequest& request);
+  absl::StatusOr<v1::PullRecordsResponse> HandlePullRecords(const v1::PullRecordsRequest& request);
   v1::GossipStatusResponse Status() const;
+
+  // Writes a record stamped now and replicates it. `expires` =
+  // InfiniteFuture for never. Errors: InvalidArgument (empty or oversized
+  // key/value), Unavailable.
+  absl::StatusOr<v1::ReplicatedRecord> PutRecord(const std::string& key, const std::string& value,
+                                                 absl::Time expires);
+  // Writes a tombstone for `key` and replicates it.
+  absl::StatusOr<v1::ReplicatedRecord> DeleteRecord(const std::string& key);
+  // The live record (not deleted, not expired) or nullopt.
+  absl::StatusOr<std::optional<v1::ReplicatedRecord>> GetRecord(const std::string& key);
+  // Visits live records whose key starts with `prefix`.
+  absl::Status ListRecords(const std::string& prefix,
+                           const std::function<bool(const v1::ReplicatedRecord&)>& fn);
 
   // One anti-entropy round with peer `index` (0-based in options.peers).
   absl::Status AntiEntropyWith(size_t index, absl::Time deadline);
@@ -93,6 +118,7 @@ class Replicator final : public SlotChangeListener {
   };
   struct Peer {
     PeerConfig config;
+    absl::flat_hash_map<std::string, v1::ReplicatedRecord> pending_records ABSL_GUARDED_BY(mu);
     std::unique_ptr<v1::GossipService::Stub> stub;
     mutable absl::Mutex mu;
     absl::flat_hash_map<SlotKey, Pending> pending ABSL_GUARDED_BY(mu);
@@ -125,6 +151,14 @@ class Replicator final : public SlotChangeListener {
   absl::StatusOr<RemoteMergeResult> Apply(std::vector<SlotValue> slots, size_t* rejected);
   void RecordContact(Peer& peer, const absl::Status& status);
 
+  // Last-writer-wins merge of one record; true if it replaced the local one.
+  absl::StatusOr<bool> MergeRecord(const v1::ReplicatedRecord& record);
+  absl::Status ValidateRecord(const v1::ReplicatedRecord& record) const;
+  bool Droppable(const v1::ReplicatedRecord& record) const;
+  bool Live(const v1::ReplicatedRecord& record) const;
+  absl::StatusOr<uint64_t> RecordsDigest();
+  void QueueRecord(const v1::ReplicatedRecord& record);
+
   void GossipLoop();
   void AntiEntropyLoop();
   void CollectDirty();
@@ -132,11 +166,14 @@ class Replicator final : public SlotChangeListener {
 
   AdmissionController* admission_;
   CounterStore* store_;
+  RecordStore* records_;
   PolicyHolder* policy_;
   Clock* clock_;
   ReplicatorOptions options_;
   std::vector<std::unique_ptr<Peer>> peers_;
   SlotDigests digests_;
+  HybridLogicalClock hlc_;
+  absl::Mutex records_mu_;  // serialises record read-merge-write
   std::array<DirtyStripe, kDirtyStripes> dirty_;
 
   mutable std::atomic<uint64_t> rejected_unknown_node_{0};
@@ -146,6 +183,8 @@ class Replicator final : public SlotChangeListener {
   std::atomic<uint64_t> rejected_own_slot_{0};
   std::atomic<uint64_t> rejected_foreign_origin_{0};
   std::atomic<uint64_t> slots_applied_{0};
+  std::atomic<uint64_t> records_applied_{0};
+  std::atomic<uint64_t> rejected_records_{0};
 
   absl::Mutex lifecycle_mu_;
   bool stopping_ ABSL_GUARDED_BY(lifecycle_mu_) = false;

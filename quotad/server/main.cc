@@ -149,7 +149,8 @@ int Run() {
   replication.gossip_interval = absl::GetFlag(FLAGS_gossip_interval);
   replication.anti_entropy_interval = absl::GetFlag(FLAGS_anti_entropy_interval);
   replication.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
-  Replicator replicator(&admission, store->get(), &policy_holder, RealClock::Real(), replication);
+  Replicator replicator(&admission, store->get(), store->get(), &policy_holder, RealClock::Real(),
+                        replication);
   if (auto s = replicator.RebuildDigests(); !s.ok()) {
     return Fail(absl::StrCat("cannot scan counters: ", s.message()));
   }

@@ -22,6 +22,7 @@ namespace {
 
 constexpr char kCountersCf[] = "counters";
 constexpr char kIdempotencyCf[] = "idempotency";
+constexpr char kRecordsCf[] = "records";
 constexpr char kOriginKey[] = "origin";
 constexpr char kNodeIdKey[] = "node_id";
 
@@ -95,6 +96,32 @@ class IdempotencyExpiryFilter final : public rocksdb::CompactionFilter {
   Clock* clock_;
 };
 
+// Drops tombstones and expired records once they are older than the
+// tombstone TTL (every peer has long seen them by then).
+class RecordExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  RecordExpiryFilter(Clock* clock, absl::Duration ttl) : clock_(clock), ttl_(ttl) {}
+  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
+                    std::string*, std::string*) const override {
+    if (type != ValueType::kValue) return Decision::kKeep;
+    v1::ReplicatedRecord record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return Decision::kKeep;
+    }
+    const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - ttl_);
+    const int64_t written_us = static_cast<int64_t>(record.hlc() >> 16) * 1000;
+    const bool old_tombstone = record.deleted() && written_us < cutoff_us;
+    const bool long_expired =
+        record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us;
+    return old_tombstone || long_expired ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.RecordExpiryFilter"; }
+
+ private:
+  Clock* clock_;
+  absl::Duration ttl_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
@@ -140,16 +167,24 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   store->filters_.push_back(std::make_unique<IdempotencyExpiryFilter>(options.clock));
   idempotency.compaction_filter = store->filters_.back().get();
 
+  rocksdb::ColumnFamilyOptions records;
+  records.table_factory = make_table(true);
+  store->filters_.push_back(
+      std::make_unique<RecordExpiryFilter>(options.clock, options.tombstone_ttl));
+  records.compaction_filter = store->filters_.back().get();
+
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {kCountersCf, counters},
-      {kIdempotencyCf, idempotency}};
+      {kIdempotencyCf, idempotency},
+      {kRecordsCf, records}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &handles, &store->db_);
   if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open data dir ", options.path));
   store->default_cf_ = handles[0];
   store->counters_cf_ = handles[1];
   store->idempotency_cf_ = handles[2];
+  store->records_cf_ = handles[3];
 
   // A fresh origin slot for this incarnation; earlier incarnations' slots
   // stay in the data and keep counting.
@@ -185,7 +220,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
 RocksDbCounterStore::~RocksDbCounterStore() {
   if (db_ == nullptr) return;
   if (auto s = db_->SyncWAL(); !s.ok()) QUOTAD_LOG(WARNING) << "SyncWAL at close: " << s.ToString();
-  for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_}) {
+  for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_}) {
     if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
   }
   if (auto s = db_->Close(); !s.ok()) QUOTAD_LOG(WARNING) << "close: " << s.ToString();
@@ -317,10 +352,41 @@ absl::StatusOr<size_t> RocksDbCounterStore::ScanSlots(
   return visited;
 }
 
+absl::StatusOr<std::optional<v1::ReplicatedRecord>> RocksDbCounterStore::GetRecord(
+    absl::string_view key) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), records_cf_, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<v1::ReplicatedRecord>();
+  QUOTAD_RETURN_IF_ERROR(FromRocks(s, "read record"));
+  v1::ReplicatedRecord record;
+  if (!record.ParseFromString(value)) return absl::DataLossError("corrupt record");
+  return std::optional<v1::ReplicatedRecord>(std::move(record));
+}
+
+absl::Status RocksDbCounterStore::PutRecord(const v1::ReplicatedRecord& record) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Put(wo, records_cf_, record.key(), record.SerializeAsString()),
+                   "write record");
+}
+
+absl::Status RocksDbCounterStore::ScanRecords(
+    absl::string_view prefix, const std::function<bool(const v1::ReplicatedRecord&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+  const rocksdb::Slice start(prefix.data(), prefix.size());
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    v1::ReplicatedRecord record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    if (!fn(record)) break;
+  }
+  return FromRocks(it->status(), "scan records");
+}
+
 absl::Status RocksDbCounterStore::CompactAll() {
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (auto* cf : {counters_cf_, idempotency_cf_}) {
+  for (auto* cf : {counters_cf_, idempotency_cf_, records_cf_}) {
     QUOTAD_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr), "compact"));
   }
   return absl::OkStatus();

@@ -1,10 +1,12 @@
-// CounterStore on an embedded RocksDB.
+// CounterStore and RecordStore on one embedded RocksDB.
 //
 // Column families by access pattern (one shared block cache):
 //   counters     merge-heavy; uint64-add merge operator; 17-byte prefix
 //                extractor + bloom; a compaction filter drops buckets older
 //                than the retention.
 //   idempotency  point lookups; a compaction filter drops expired records.
+//   records      replicated last-writer-wins records; a compaction filter
+//                drops tombstones and expired records after tombstone_ttl.
 //   default      metadata (origin slot id, node id).
 // Writes go to the WAL before Commit returns; with sync_writes the WAL is
 // fsynced too (group commit amortises it across concurrent writers).
@@ -18,6 +20,7 @@
 
 #include "quotad/common/clock.h"
 #include "quotad/storage/counter_store.h"
+#include "quotad/storage/record_store.h"
 
 namespace rocksdb {
 class DB;
@@ -33,10 +36,13 @@ struct RocksDbOptions {
   bool sync_writes = false;
   int64_t retention_hours = 48;
   size_t block_cache_bytes = 64 << 20;
+  // How long tombstones and expired records are kept before compaction may
+  // drop them (long enough for every peer to have seen the delete).
+  absl::Duration tombstone_ttl = absl::Hours(24 * 7);
   Clock* clock = RealClock::Real();  // not owned
 };
 
-class RocksDbCounterStore final : public CounterStore {
+class RocksDbCounterStore final : public CounterStore, public RecordStore {
  public:
   // Opens (creating if needed) the database at options.path. On first
   // creation a random origin slot id is generated and persisted.
@@ -61,6 +67,11 @@ class RocksDbCounterStore final : public CounterStore {
                                    const std::function<bool(const SlotValue&)>& fn) override;
   uint64_t origin() const override { return origin_; }
 
+  absl::StatusOr<std::optional<v1::ReplicatedRecord>> GetRecord(absl::string_view key) override;
+  absl::Status PutRecord(const v1::ReplicatedRecord& record) override;
+  absl::Status ScanRecords(absl::string_view prefix,
+                           const std::function<bool(const v1::ReplicatedRecord&)>& fn) override;
+
   // Changes the retention used by readers and the compaction filter.
   void SetRetentionHours(int64_t hours) { retention_hours_->store(hours); }
 
@@ -84,6 +95,7 @@ class RocksDbCounterStore final : public CounterStore {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* counters_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* records_cf_ = nullptr;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;
 };
 
