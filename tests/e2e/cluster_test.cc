@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "quotad/storage/keys.h"
 #include "quotad/v1/gossip.grpc.pb.h"
-#include "tests/testing/fault_proxy.h"
+#include "tests/testing/local_cluster.h"
 #include "tests/testing/quotad_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -27,91 +27,7 @@ using testing::QuotadProcess;
 using testing::TempDir;
 
 constexpr absl::Duration kGossipInterval = absl::Milliseconds(200);
-
-// N nodes; link i->j goes through proxies_[i][j].
-class Cluster {
- public:
-  Cluster(const TempDir& dir, int n) : dir_(dir), n_(n) {
-    key_file_ = dir_.Sub("identity.key");
-    testing::WriteFile(key_file_, std::string(32, 'K'));
-    std::filesystem::permissions(key_file_, std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_write);
-    proxies_.resize(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j < n; ++j) {
-        proxies_[static_cast<size_t>(i)].push_back(i == j ? nullptr : std::make_unique<FaultProxy>());
-      }
-    }
-    nodes_.resize(static_cast<size_t>(n));
-  }
-
-  static std::string Name(int i) { return absl::StrCat("n", i + 1); }
-
-  absl::Status Start(int i, bool wipe = false) {
-    const std::string data = dir_.Sub(Name(i));
-    if (wipe) std::filesystem::remove_all(data);
-    std::vector<std::string> peers;
-    for (int j = 0; j < n_; ++j) {
-      if (j != i) peers.push_back(absl::StrCat(Name(j), "=127.0.0.1:", proxy(i, j).port()));
-    }
-    nodes_[static_cast<size_t>(i)] = std::make_unique<QuotadProcess>(
-        data, dir_.Sub(Name(i) + ".log"),
-        std::vector<std::string>{"--node_id=" + Name(i), "--region=region-" + Name(i),
-                                 "--hash_key_file=" + key_file_,
-                                 "--peers=" + absl::StrJoin(peers, ","),
-                                 absl::StrCat("--gossip_interval=",
-                                              absl::FormatDuration(kGossipInterval)),
-                                 "--anti_entropy_interval=1s", "--startup_sync_timeout=3s"});
-    // Point the other nodes' links at this node before it starts, so its
-    // startup sync can already reach peers that are up.
-    absl::Status s = nodes_[static_cast<size_t>(i)]->Start();
-    if (!s.ok()) return s;
-    for (int j = 0; j < n_; ++j) {
-      if (j != i) proxy(j, i).SetTarget(node(i).port());
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status StartAll() {
-    for (int i = 0; i < n_; ++i) {
-      if (absl::Status s = Start(i); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-
-  QuotadProcess& node(int i) { return *nodes_[static_cast<size_t>(i)]; }
-  FaultProxy& proxy(int from, int to) {
-    return *proxies_[static_cast<size_t>(from)][static_cast<size_t>(to)];
-  }
-  client::QuotaClient Client(int i) {
-    return client::QuotaClient(client::MakeQuotaConnection({node(i).target(), absl::Seconds(5)}));
-  }
-
-  // Cuts every link between `side` and the rest (both directions).
-  void Partition(const std::set<int>& side, bool cut) {
-    for (int i = 0; i < n_; ++i) {
-      for (int j = 0; j < n_; ++j) {
-        if (i != j && side.count(i) != side.count(j)) proxy(i, j).SetPartitioned(cut);
-      }
-    }
-  }
-  void SetDelay(absl::Duration d) {
-    for (int i = 0; i < n_; ++i) {
-      for (int j = 0; j < n_; ++j) {
-        if (i != j) proxy(i, j).SetDelay(d);
-      }
-    }
-  }
-
-  int size() const { return n_; }
-
- private:
-  const TempDir& dir_;
-  int n_;
-  std::string key_file_;
-  std::vector<std::vector<std::unique_ptr<FaultProxy>>> proxies_;
-  std::vector<std::unique_ptr<QuotadProcess>> nodes_;
-};
+using Cluster = testing::LocalCluster;
 
 v1::AcquireRequest Client(const std::string& ip, const std::string& ua = "Mozilla/5.0") {
   v1::AcquireRequest req;
@@ -154,7 +70,7 @@ class ClusterTest : public ::testing::Test {
 };
 
 TEST_F(ClusterTest, AClientRefusedInOneRegionIsRefusedInAllOthers) {
-  Cluster c(dir_, 3);
+  Cluster c(dir_, 3, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
   const auto req = Client("192.0.2.40");
   auto frankfurt = c.Client(0);
@@ -171,7 +87,7 @@ TEST_F(ClusterTest, AClientRefusedInOneRegionIsRefusedInAllOthers) {
 }
 
 TEST_F(ClusterTest, PartitionedRegionsAgreeOnTheExactSumAfterHealing) {
-  Cluster c(dir_, 3);
+  Cluster c(dir_, 3, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
   c.SetDelay(absl::Milliseconds(50));
   c.Partition({2}, true);
@@ -196,7 +112,7 @@ TEST_F(ClusterTest, PartitionedRegionsAgreeOnTheExactSumAfterHealing) {
 }
 
 TEST_F(ClusterTest, KilledAndWipedNodesLoseNoAcknowledgedCharge) {
-  Cluster c(dir_, 3);
+  Cluster c(dir_, 3, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
   const auto req = Client("198.51.100.50", "wipe-test");
   std::atomic<int> acked{0};
@@ -239,7 +155,7 @@ TEST_F(ClusterTest, KilledAndWipedNodesLoseNoAcknowledgedCharge) {
 }
 
 TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
-  Cluster c(dir_, 2);
+  Cluster c(dir_, 2, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
   auto channel = grpc::CreateChannel(c.node(0).target(), grpc::InsecureChannelCredentials());
   auto gossip = v1::GossipService::NewStub(channel);
@@ -305,7 +221,7 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
 // over N nodes, the admissions it cannot see are at most R * L * (N-1)/N.
 TEST_F(ClusterTest, OvershootOfAClientAlternatingRegionsStaysWithinTheBound) {
   constexpr int kNodes = 3;
-  Cluster c(dir_, kNodes);
+  Cluster c(dir_, kNodes, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
   const absl::Duration delay = absl::Milliseconds(20);
   c.SetDelay(delay);

@@ -1,0 +1,81 @@
+#include "tests/testing/local_cluster.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace quotad::testing {
+
+LocalCluster::LocalCluster(const TempDir& dir, int n, absl::Duration gossip_interval,
+                           absl::Duration anti_entropy_interval)
+    : dir_(dir),
+      n_(n),
+      gossip_interval_(gossip_interval),
+      anti_entropy_interval_(anti_entropy_interval) {
+  key_file_ = dir_.Sub("identity.key");
+  WriteFile(key_file_, std::string(32, 'K'));
+  std::filesystem::permissions(key_file_, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write);
+  proxies_.resize(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) {
+      proxies_[static_cast<size_t>(i)].push_back(i == j ? nullptr : std::make_unique<FaultProxy>());
+    }
+  }
+  nodes_.resize(static_cast<size_t>(n));
+}
+
+std::string LocalCluster::Name(int i) { return absl::StrCat("n", i + 1); }
+
+absl::Status LocalCluster::Start(int i, bool wipe) {
+  const std::string data = dir_.Sub(Name(i));
+  if (wipe) std::filesystem::remove_all(data);
+  std::vector<std::string> peers;
+  for (int j = 0; j < n_; ++j) {
+    if (j != i) peers.push_back(absl::StrCat(Name(j), "=127.0.0.1:", proxy(i, j).port()));
+  }
+  nodes_[static_cast<size_t>(i)] = std::make_unique<QuotadProcess>(
+      data, dir_.Sub(Name(i) + ".log"),
+      std::vector<std::string>{
+          "--node_id=" + Name(i), "--region=region-" + Name(i), "--hash_key_file=" + key_file_,
+          "--peers=" + absl::StrJoin(peers, ","),
+          absl::StrCat("--gossip_interval=", absl::FormatDuration(gossip_interval_)),
+          absl::StrCat("--anti_entropy_interval=", absl::FormatDuration(anti_entropy_interval_)),
+          "--startup_sync_timeout=3s"});
+  absl::Status s = nodes_[static_cast<size_t>(i)]->Start();
+  if (!s.ok()) return s;
+  for (int j = 0; j < n_; ++j) {
+    if (j != i) proxy(j, i).SetTarget(node(i).port());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalCluster::StartAll() {
+  for (int i = 0; i < n_; ++i) {
+    if (absl::Status s = Start(i); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+client::QuotaClient LocalCluster::Client(int i) {
+  return client::QuotaClient(client::MakeQuotaConnection({node(i).target(), absl::Seconds(5)}));
+}
+
+void LocalCluster::Partition(const std::set<int>& side, bool cut) {
+  for (int i = 0; i < n_; ++i) {
+    for (int j = 0; j < n_; ++j) {
+      if (i != j && side.count(i) != side.count(j)) proxy(i, j).SetPartitioned(cut);
+    }
+  }
+}
+
+void LocalCluster::SetDelay(absl::Duration one_way) {
+  for (int i = 0; i < n_; ++i) {
+    for (int j = 0; j < n_; ++j) {
+      if (i != j) proxy(i, j).SetDelay(one_way);
+    }
+  }
+}
+
+}  // namespace quotad::testing
