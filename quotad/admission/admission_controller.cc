@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -148,27 +149,41 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
   const TierConfig& tier = *cls.tier;
 
   // Every limit that applies; all must pass and all are charged together.
+  // Identities are hashed with the current key and, during a key rotation,
+  // with the previous one too (read-only).
   absl::InlinedVector<LimitEval, 3> limits;
-  {
-    CounterId client{Dimension::kClient, policy->client_key_includes_user_agent()
-                                             ? hasher_->HashIpAndUserAgent(req.ip, req.user_agent)
-                                             : hasher_->HashIp(req.ip)};
-    limits.push_back({"client_daily",
-                      tier.banned ? v1::REASON_BANNED : v1::REASON_DAILY_LIMIT, client,
-                      tier.banned ? 0 : tier.daily_limit, tier.window, {}});
-  }
+  auto add_limit = [&](const char* name, v1::Reason reason, Dimension dim,
+                       const std::function<IdentityHash(const IdentityHasher&)>& hash,
+                       int64_t limit, v1::Window window) {
+    LimitEval& l = limits.emplace_back();
+    l.name = name;
+    l.reason = reason;
+    l.id = CounterId{dim, hash(*hasher_)};
+    if (previous_hasher_ != nullptr) l.legacy_id = CounterId{dim, hash(*previous_hasher_)};
+    l.limit = limit;
+    l.window = window;
+  };
+  const bool with_ua = policy->client_key_includes_user_agent();
+  add_limit("client_daily", tier.banned ? v1::REASON_BANNED : v1::REASON_DAILY_LIMIT,
+            Dimension::kClient,
+            [&](const IdentityHasher& h) {
+              return with_ua ? h.HashIpAndUserAgent(req.ip, req.user_agent) : h.HashIp(req.ip);
+            },
+            tier.banned ? 0 : tier.daily_limit, tier.window);
   if (tier.group_daily_limit > 0) {
     const int prefix = req.ip.is_v4() ? policy->ipv4_group_prefix() : policy->ipv6_group_prefix();
-    limits.push_back({"group_daily", v1::REASON_GROUP_LIMIT,
-                      CounterId{Dimension::kGroup, hasher_->HashAddressGroup(req.ip, prefix)},
-                      tier.group_daily_limit, tier.window, {}});
+    add_limit("group_daily", v1::REASON_GROUP_LIMIT, Dimension::kGroup,
+              [&](const IdentityHasher& h) { return h.HashAddressGroup(req.ip, prefix); },
+              tier.group_daily_limit, tier.window);
   }
   if (auto cap = policy->IntegrationCap(tier, req.client_name, req.integration_id)) {
-    const IdentityHash hash =
-        cap->by_integration_id ? hasher_->Hash(IdentityDomain::kIntegrationId, {req.integration_id})
-                               : hasher_->Hash(IdentityDomain::kClientName, {req.client_name});
-    limits.push_back({"integration_daily", v1::REASON_INTEGRATION_LIMIT,
-                      CounterId{Dimension::kIntegration, hash}, cap->daily_limit, tier.window, {}});
+    add_limit("integration_daily", v1::REASON_INTEGRATION_LIMIT, Dimension::kIntegration,
+              [&](const IdentityHasher& h) {
+                return cap->by_integration_id
+                           ? h.Hash(IdentityDomain::kIntegrationId, {req.integration_id})
+                           : h.Hash(IdentityDomain::kClientName, {req.client_name});
+              },
+              cap->daily_limit, tier.window);
   }
   std::optional<IdentityHash> idem_key;
   if (charge && !req.request_id.empty()) {
@@ -176,7 +191,10 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
   }
 
   absl::InlinedVector<size_t, 4> shard_ids;
-  for (const LimitEval& l : limits) shard_ids.push_back(ShardOf(l.id));
+  for (const LimitEval& l : limits) {
+    shard_ids.push_back(ShardOf(l.id));
+    if (l.legacy_id) shard_ids.push_back(ShardOf(*l.legacy_id));
+  }
   if (idem_key) shard_ids.push_back(ShardOfKey(*idem_key));
   ShardLocks locks(shards_.get(), std::move(shard_ids));
 
@@ -193,7 +211,15 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
       return replay;
     }
   }
-  for (LimitEval& l : limits) QUOTAD_RETURN_IF_ERROR(LoadBuckets(l.id, now, &l.buckets));
+  for (LimitEval& l : limits) {
+    QUOTAD_RETURN_IF_ERROR(LoadBuckets(l.id, now, &l.buckets));
+    if (l.legacy_id) {
+      absl::InlinedVector<HourCount, 4> legacy;
+      QUOTAD_RETURN_IF_ERROR(LoadBuckets(*l.legacy_id, now, &legacy));
+      // Window math sums per hour, so the two lists can simply be joined.
+      l.buckets.insert(l.buckets.end(), legacy.begin(), legacy.end());
+    }
+  }
 
   const int64_t cost = req.cost;
   v1::Reason deny = v1::REASON_UNSPECIFIED;

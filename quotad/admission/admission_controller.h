@@ -73,6 +73,13 @@ class AdmissionController {
   AdmissionController(CounterStore* store, PolicyHolder* policy, const IdentityHasher* hasher,
                       Clock* clock, const OverrideSource* overrides, AdmissionOptions options);
 
+  // Key rotation: while set, usage counted under identities hashed with the
+  // previous key still counts toward every limit (read, never charged), so
+  // rotating the cluster's hash key resets nobody. Keep it for one window
+  // (24 h) after every node has the new key, then drop it. Call before
+  // serving; may be null. Borrowed.
+  void SetPreviousHasher(const IdentityHasher* previous) { previous_hasher_ = previous; }
+
   // Decides and, if allowed (or shadow-allowed), charges. Errors:
   // InvalidArgument (bad input, nothing charged); Unavailable (storage
   // failed, nothing charged).
@@ -106,11 +113,12 @@ class AdmissionController {
   };
   // One limit evaluated for a request.
   struct LimitEval {
-    const char* name;
-    v1::Reason reason;
+    const char* name = "";
+    v1::Reason reason = v1::REASON_UNSPECIFIED;
     CounterId id;
-    int64_t limit;
-    v1::Window window;
+    std::optional<CounterId> legacy_id;  // same identity under the previous key
+    int64_t limit = 0;
+    v1::Window window = v1::ROLLING_24H;
     absl::InlinedVector<HourCount, 4> buckets;  // copy taken under the shard lock
   };
   class ShardLocks;
@@ -128,6 +136,7 @@ class AdmissionController {
   CounterStore* store_;
   PolicyHolder* policy_;
   const IdentityHasher* hasher_;
+  const IdentityHasher* previous_hasher_ = nullptr;
   Clock* clock_;
   const OverrideSource* overrides_;
   SlotChangeListener* listener_ = nullptr;

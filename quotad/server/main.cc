@@ -43,6 +43,9 @@ ABSL_FLAG(std::string, region, "local", "this node's region name");
 ABSL_FLAG(std::string, hash_key_file, "",
           "secret key for identity hashing, shared by all nodes; created with mode 0600 if "
           "absent (default: <data_dir>/identity.key)");
+ABSL_FLAG(std::string, previous_hash_key_file, "",
+          "during a key rotation: the previous key; usage hashed with it still counts (read "
+          "only). Remove one window (24h) after every node has the new key.");
 ABSL_FLAG(bool, sync_writes, false, "fsync the RocksDB WAL before acknowledging a charge");
 ABSL_FLAG(std::string, port_file, "", "if set, write the bound port here once serving");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
@@ -133,6 +136,18 @@ int Run() {
   auto hasher = IdentityHasher::FromKeyFile(key_file);
   if (!hasher.ok()) return Fail(absl::StrCat("--hash_key_file: ", hasher.status().message()));
 
+  std::unique_ptr<IdentityHasher> previous_hasher;
+  if (const std::string previous = absl::GetFlag(FLAGS_previous_hash_key_file); !previous.empty()) {
+    if (!std::filesystem::exists(previous)) {
+      return Fail(absl::StrCat("--previous_hash_key_file: ", previous, " does not exist"));
+    }
+    auto loaded = IdentityHasher::FromKeyFile(previous);
+    if (!loaded.ok()) {
+      return Fail(absl::StrCat("--previous_hash_key_file: ", loaded.status().message()));
+    }
+    previous_hasher = std::move(*loaded);
+  }
+
   AdmissionOptions admission_options;
   admission_options.node_id = node_id;
   admission_options.region = region;
@@ -141,6 +156,7 @@ int Run() {
       static_cast<size_t>(absl::GetFlag(FLAGS_cache_counters));
   AdmissionController admission(store->get(), &policy_holder, hasher->get(), RealClock::Real(),
                                 /*overrides=*/nullptr, admission_options);
+  admission.SetPreviousHasher(previous_hasher.get());
   QuotaServiceImpl service(&admission);
 
   ReplicatorOptions replication;

@@ -507,6 +507,24 @@ TEST_F(AdmissionTest, StorageFailureIsUnavailableAndChargesNothing) {
   EXPECT_EQ(admission_->Refund(refund).status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST_F(AdmissionTest, KeyRotationKeepsCountingUsageHashedWithThePreviousKey) {
+  const auto req = Req("192.0.2.7");
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Acquire(req).allowed());
+  // Rotate: new key, the old one kept as "previous" for one window.
+  auto old_hasher = std::move(hasher_);
+  hasher_ = std::move(IdentityHasher::Create(std::string(32, 'n')).value());
+  MakeController({});
+  admission_->SetPreviousHasher(old_hasher.get());
+  EXPECT_EQ(Used(req), 30);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Acquire(req).allowed()) << i;
+  EXPECT_FALSE(Acquire(req).allowed());
+  // Without the previous key the old usage would be invisible (a reset).
+  MakeController({});
+  EXPECT_EQ(Used(req), 10);
+  hasher_ = std::move(old_hasher);  // the controller must not outlive it
+  MakeController({});
+}
+
 TEST_F(AdmissionTest, RefundWithoutRequestIdIsInvalid) {
   v1::RefundRequest refund;
   auto r = admission_->Refund(refund);
