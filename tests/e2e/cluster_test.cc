@@ -111,6 +111,28 @@ TEST_F(ClusterTest, PartitionedRegionsAgreeOnTheExactSumAfterHealing) {
   std::cout << "healed and agreed on 22 in " << absl::FormatDuration(*took) << "\n";
 }
 
+TEST_F(ClusterTest, LossyDelayedLinksStillConvergeExactly) {
+  Cluster c(dir_, 3, kGossipInterval);
+  ASSERT_TRUE(c.StartAll().ok());
+  c.SetDelay(absl::Milliseconds(100));
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      if (i != j) c.proxy(i, j).SetResetProbability(0.2);  // "loss": links keep breaking
+    }
+  }
+  const auto req = Client("192.0.2.88", "lossy");
+  int total = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(c.Client(i).Acquire(req)->allowed());
+      ++total;
+    }
+  }
+  auto took = AwaitEverywhere(c, req, total, absl::Seconds(30));
+  ASSERT_TRUE(took.ok()) << took.status();
+  std::cout << "converged over lossy 100 ms links in " << absl::FormatDuration(*took) << "\n";
+}
+
 TEST_F(ClusterTest, KilledAndWipedNodesLoseNoAcknowledgedCharge) {
   Cluster c(dir_, 3, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
