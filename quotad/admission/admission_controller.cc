@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <map>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -139,8 +140,43 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Check(const v1::Acquire
   return Decide(request, /*charge=*/false);
 }
 
+absl::StatusOr<UsageExplanation> AdmissionController::Explain(
+    const v1::AcquireRequest& request) {
+  UsageExplanation explain;
+  QUOTAD_ASSIGN_OR_RETURN(explain.decision, Decide(request, /*charge=*/false, &explain));
+  return explain;
+}
+
+absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id) {
+  const absl::Time now = clock_->Now();
+  ShardLocks locks(shards_.get(), {ShardOf(id)});
+  absl::InlinedVector<HourCount, 4> buckets;
+  QUOTAD_RETURN_IF_ERROR(LoadBuckets(id, now, &buckets));
+  // LoadBuckets keeps separate entries per hour; merge them.
+  std::map<uint32_t, int64_t> net;
+  for (const HourCount& b : buckets) net[b.hour] += b.count;
+  absl::InlinedVector<CounterDelta, 4> deltas;
+  int64_t cleared = 0;
+  for (const auto& [hour, count] : net) {
+    if (count <= 0) continue;
+    deltas.push_back({id, hour, CountKind::kRefunded, static_cast<uint64_t>(count)});
+    cleared += count;
+  }
+  if (deltas.empty()) return int64_t{0};
+  if (absl::Status s = store_->Commit(deltas, nullptr); !s.ok()) return AsUnavailable(s);
+  for (const CounterDelta& d : deltas) {
+    UpdateCache(d.id, d.hour, -static_cast<int64_t>(d.amount));
+    if (listener_ != nullptr) {
+      listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
+                                  d.amount);
+    }
+  }
+  return cleared;
+}
+
 absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::AcquireRequest& request,
-                                                                bool charge) {
+                                                                bool charge,
+                                                                UsageExplanation* explain) {
   const std::shared_ptr<const CompiledPolicy> policy = policy_->Current();
   QUOTAD_ASSIGN_OR_RETURN(const ValidatedRequest req, ValidateAcquireRequest(request, *policy));
   const absl::Time now = clock_->Now();
@@ -169,7 +205,10 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
             [&](const IdentityHasher& h) {
               return with_ua ? h.HashIpAndUserAgent(req.ip, req.user_agent) : h.HashIp(req.ip);
             },
-            tier.banned ? 0 : tier.daily_limit, tier.window);
+            tier.banned                  ? 0
+            : cls.custom_daily_limit > 0 ? cls.custom_daily_limit
+                                         : tier.daily_limit,
+            tier.window);
   if (tier.group_daily_limit > 0) {
     const int prefix = req.ip.is_v4() ? policy->ipv4_group_prefix() : policy->ipv6_group_prefix();
     add_limit("group_daily", v1::REASON_GROUP_LIMIT, Dimension::kGroup,
@@ -184,6 +223,11 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
                            : h.Hash(IdentityDomain::kClientName, {req.client_name});
               },
               cap->daily_limit, tier.window);
+  }
+  if (explain != nullptr) {
+    explain->source = cls.source;
+    explain->override_id = cls.override_id;
+    for (const LimitEval& l : limits) explain->counters.emplace_back(l.name, l.id);
   }
   std::optional<IdentityHash> idem_key;
   if (charge && !req.request_id.empty()) {

@@ -56,6 +56,15 @@ struct RemoteMergeResult {
   size_t rejected_own_slot = 0;     // claims about this incarnation's slot
 };
 
+// Why a client gets the answer it gets (admin usage look-ups).
+struct UsageExplanation {
+  v1::AcquireResponse decision;  // what an Acquire would answer now
+  TierSource source = TierSource::kDefault;
+  std::string override_id;
+  // Limit name -> the counter it reads (current key).
+  std::vector<std::pair<std::string, CounterId>> counters;
+};
+
 struct AdmissionOptions {
   std::string node_id;
   std::string region;
@@ -92,6 +101,18 @@ class AdmissionController {
   // InvalidArgument; NotFound (unknown or expired request_id); Unavailable.
   absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request);
 
+  // The decision Check would give plus how it was reached. Errors as Check.
+  absl::StatusOr<UsageExplanation> Explain(const v1::AcquireRequest& request);
+
+  // Zeroes one counter everywhere: adds a refund to this node's slot equal
+  // to the counter's net usage in each live bucket (so the reset replicates
+  // like any charge). Returns the units cleared. Errors: Unavailable.
+  absl::StatusOr<int64_t> ResetCounter(const CounterId& id);
+
+  // Sets the operator override source (e.g. after replication is wired).
+  // Call before serving; may be null. Borrowed.
+  void SetOverrideSource(const OverrideSource* overrides) { overrides_ = overrides; }
+
   // Registers the replication listener. Call before serving; may be null.
   void SetChangeListener(SlotChangeListener* listener) { listener_ = listener; }
 
@@ -123,7 +144,8 @@ class AdmissionController {
   };
   class ShardLocks;
 
-  absl::StatusOr<v1::AcquireResponse> Decide(const v1::AcquireRequest& request, bool charge);
+  absl::StatusOr<v1::AcquireResponse> Decide(const v1::AcquireRequest& request, bool charge,
+                                             UsageExplanation* explain = nullptr);
   size_t ShardOf(const CounterId& id) const;
   size_t ShardOfKey(const IdentityHash& key) const;
   // Copies the cached buckets of `id` (loading from the store on a miss).

@@ -3,6 +3,7 @@
 #ifndef QUOTAD_POLICY_OVERRIDE_SOURCE_H_
 #define QUOTAD_POLICY_OVERRIDE_SOURCE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -21,13 +22,22 @@ struct ClientFacts {
   absl::string_view integration_id;
 };
 
+// What an operator override assigns to a client.
+struct OverrideDecision {
+  std::string id;           // e.g. "cidr/203.0.113.0/24"
+  std::string tier;         // a tier name of the policy
+  int64_t daily_limit = 0;  // custom per-client limit; 0 = the tier's
+};
+
 // A source of dynamic overrides. Implementations must be thread-safe and
 // fast (called on every request).
 class OverrideSource {
  public:
   virtual ~OverrideSource() = default;
-  // The tier name an override assigns to this client at `now`, if any.
-  virtual std::optional<std::string> TierFor(const ClientFacts& facts, absl::Time now) const = 0;
+  // The override that applies to this client at `now`, if any (the most
+  // specific one: ip, then longest cidr, integration id, client name,
+  // User-Agent pattern).
+  virtual std::optional<OverrideDecision> Find(const ClientFacts& facts, absl::Time now) const = 0;
 };
 
 }  // namespace quotad

@@ -193,7 +193,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
 
   // Overrides.
   for (int i = 0; i < proto.overrides_size(); ++i) {
-    const v1::Override& o = proto.overrides(i);
+    const v1::StaticOverride& o = proto.overrides(i);
     CompiledOverride co;
     co.kind = o.match_case();
     co.tier = p->FindTier(o.tier());
@@ -201,25 +201,25 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
       return err.Error({{"overrides", i}, {"tier", -1}}, absl::StrCat("no tier named '", o.tier(), "'"));
     }
     switch (o.match_case()) {
-      case v1::Override::kIp: {
+      case v1::StaticOverride::kIp: {
         auto ip = IpAddress::Parse(o.ip());
         if (!ip.ok()) return err.Error({{"overrides", i}, {"ip", -1}}, ip.status().message());
         co.cidr = Cidr{*ip, ip->bit_length()};
         break;
       }
-      case v1::Override::kCidr: {
+      case v1::StaticOverride::kCidr: {
         auto cidr = Cidr::Parse(o.cidr());
         if (!cidr.ok()) return err.Error({{"overrides", i}, {"cidr", -1}}, cidr.status().message());
         co.cidr = *cidr;
         break;
       }
-      case v1::Override::kClientName:
+      case v1::StaticOverride::kClientName:
         co.text = o.client_name();
         break;
-      case v1::Override::kIntegrationId:
+      case v1::StaticOverride::kIntegrationId:
         co.text = o.integration_id();
         break;
-      case v1::Override::kUserAgentRegex: {
+      case v1::StaticOverride::kUserAgentRegex: {
         auto re = CompileRegex(o.user_agent_regex());
         if (!re.ok()) {
           return err.Error({{"overrides", i}, {"user_agent_regex", -1}}, re.status().message());
@@ -227,7 +227,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
         co.regex = std::move(*re);
         break;
       }
-      case v1::Override::MATCH_NOT_SET:
+      case v1::StaticOverride::MATCH_NOT_SET:
         return err.Error({{"overrides", i}}, "needs one of ip, cidr, client_name, integration_id, user_agent_regex");
     }
     p->overrides_.push_back(std::move(co));
@@ -312,42 +312,45 @@ const TierConfig* CompiledPolicy::FindClaimableTier(absl::string_view name_or_al
 Classification CompiledPolicy::Classify(const ClientFacts& facts, const TierConfig* claimed,
                                         const OverrideSource* overrides, absl::Time now) const {
   if (overrides != nullptr) {
-    if (auto name = overrides->TierFor(facts, now)) {
-      if (const TierConfig* tier = FindTier(*name)) return {tier, TierSource::kAdminOverride};
-      QUOTAD_LOG(DEBUG) << "override names unknown tier '" << *name << "'; ignored";
+    if (auto o = overrides->Find(facts, now)) {
+      if (const TierConfig* tier = FindTier(o->tier)) {
+        return {tier, TierSource::kAdminOverride, o->id, o->daily_limit};
+      }
+      QUOTAD_LOG(DEBUG) << "override " << o->id << " names unknown tier '" << o->tier
+                        << "'; ignored";
     }
   }
   for (const CompiledOverride& o : overrides_) {
     bool match = false;
     switch (o.kind) {
-      case v1::Override::kIp:
-      case v1::Override::kCidr:
+      case v1::StaticOverride::kIp:
+      case v1::StaticOverride::kCidr:
         match = o.cidr.Contains(facts.ip);
         break;
-      case v1::Override::kClientName:
+      case v1::StaticOverride::kClientName:
         match = facts.client_name == o.text;
         break;
-      case v1::Override::kIntegrationId:
+      case v1::StaticOverride::kIntegrationId:
         match = !facts.integration_id.empty() && facts.integration_id == o.text;
         break;
-      case v1::Override::kUserAgentRegex:
+      case v1::StaticOverride::kUserAgentRegex:
         match = RE2::PartialMatch(re2::StringPiece(facts.user_agent.data(), facts.user_agent.size()),
                                   *o.regex);
         break;
-      case v1::Override::MATCH_NOT_SET:
+      case v1::StaticOverride::MATCH_NOT_SET:
         break;
     }
-    if (match) return {o.tier, TierSource::kPolicyOverride};
+    if (match) return {o.tier, TierSource::kPolicyOverride, {}, 0};
   }
-  if (claimed != nullptr) return {claimed, TierSource::kIntegrationClaim};
+  if (claimed != nullptr) return {claimed, TierSource::kIntegrationClaim, {}, 0};
   for (const CompiledRule& r : rules_) {
     const bool match =
         r.regex ? RE2::PartialMatch(re2::StringPiece(facts.user_agent.data(), facts.user_agent.size()),
                                     *r.regex)
                 : facts.client_name == r.client_name;
-    if (match) return {r.tier, TierSource::kRule};
+    if (match) return {r.tier, TierSource::kRule, {}, 0};
   }
-  return {default_tier_, TierSource::kDefault};
+  return {default_tier_, TierSource::kDefault, {}, 0};
 }
 
 std::optional<IntegrationCapMatch> CompiledPolicy::IntegrationCap(

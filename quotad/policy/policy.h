@@ -43,6 +43,8 @@ absl::string_view TierSourceName(TierSource source);
 struct Classification {
   const TierConfig* tier = nullptr;  // never null; owned by the policy
   TierSource source = TierSource::kDefault;
+  std::string override_id;           // set for admin overrides
+  int64_t custom_daily_limit = 0;    // an admin override's limit; 0 = tier's
 };
 
 // The per-integration cap that applies to a request, if any.
@@ -96,7 +98,7 @@ class CompiledPolicy {
   CompiledPolicy() = default;
 
   struct CompiledOverride {
-    v1::Override::MatchCase kind;
+    v1::StaticOverride::MatchCase kind;
     std::string text;  // ip / client_name / integration_id
     Cidr cidr;         // for ip and cidr
     std::unique_ptr<RE2> regex;

@@ -430,17 +430,20 @@ absl::StatusOr<bool> Replicator::MergeRecord(const v1::ReplicatedRecord& record)
   if (records_ == nullptr) return false;
   hlc_.Observe(record.hlc());
   if (Droppable(record)) return false;
-  absl::MutexLock lock(&records_mu_);
-  auto existing = records_->GetRecord(record.key());
-  if (!existing.ok()) return AsUnavailable(existing.status());
-  if (existing->has_value()) {
-    const auto& cur = **existing;
-    const bool newer = record.hlc() > cur.hlc() ||
-                       (record.hlc() == cur.hlc() && record.node_id() > cur.node_id());
-    if (!newer) return false;
+  {
+    absl::MutexLock lock(&records_mu_);
+    auto existing = records_->GetRecord(record.key());
+    if (!existing.ok()) return AsUnavailable(existing.status());
+    if (existing->has_value()) {
+      const auto& cur = **existing;
+      const bool newer = record.hlc() > cur.hlc() ||
+                         (record.hlc() == cur.hlc() && record.node_id() > cur.node_id());
+      if (!newer) return false;
+    }
+    if (absl::Status s = records_->PutRecord(record); !s.ok()) return AsUnavailable(s);
   }
-  if (absl::Status s = records_->PutRecord(record); !s.ok()) return AsUnavailable(s);
   records_applied_.fetch_add(1, std::memory_order_relaxed);
+  if (record_listener_) record_listener_(record.key());
   return true;
 }
 

@@ -108,6 +108,12 @@ class Replicator final : public SlotChangeListener {
   absl::Status ListRecords(const std::string& prefix,
                            const std::function<bool(const v1::ReplicatedRecord&)>& fn);
 
+  // Called (outside internal locks) whenever a record changes locally, by a
+  // local write or a merge from a peer. Set before Start(); may be empty.
+  void SetRecordListener(std::function<void(const std::string& key)> listener) {
+    record_listener_ = std::move(listener);
+  }
+
   // One anti-entropy round with peer `index` (0-based in options.peers).
   absl::Status AntiEntropyWith(size_t index, absl::Time deadline);
 
@@ -174,6 +180,7 @@ class Replicator final : public SlotChangeListener {
   SlotDigests digests_;
   HybridLogicalClock hlc_;
   absl::Mutex records_mu_;  // serialises record read-merge-write
+  std::function<void(const std::string&)> record_listener_;
   std::array<DirtyStripe, kDirtyStripes> dirty_;
 
   mutable std::atomic<uint64_t> rejected_unknown_node_{0};

@@ -28,6 +28,10 @@
 #include "quotad/common/logging.h"
 #include "quotad/identity/identity_hasher.h"
 #include "quotad/policy/policy.h"
+#include "quotad/admin/admin_service.h"
+#include "quotad/admin/override_store.h"
+#include "quotad/observability/decision_stats.h"
+#include "quotad/observability/metrics.h"
 #include "quotad/replication/gossip_service.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/replicator.h"
@@ -62,11 +66,32 @@ ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "peer buckets further than this in the future are rejected");
 ABSL_FLAG(absl::Duration, startup_sync_timeout, absl::Seconds(3),
           "at start, how long to pull missed counts from peers before serving");
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:50052",
+          "AdminService listen address (keep it on loopback or a private network)");
+ABSL_FLAG(std::string, admin_port_file, "", "if set, write the admin port here once serving");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "bearer token for admin calls; created (0600) if absent (default: "
+          "<data_dir>/admin.token)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "serve Prometheus /metrics on host:port (empty = off)");
+ABSL_FLAG(std::string, metrics_port_file, "", "if set, write the metrics port here");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "how long SIGTERM waits for in-flight calls");
 
 namespace quotad {
 namespace {
+
+constexpr char kVersion[] = "0.3.0";
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return absl::OkStatus();
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
+  return absl::OkStatus();
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "quotad: %s\n", message.c_str());
@@ -117,6 +142,7 @@ int Run() {
   auto policy = CompiledPolicy::FromFile(policy_path);
   if (!policy.ok()) return Fail(absl::StrCat("bad policy: ", policy.status().message()));
   PolicyHolder policy_holder(*policy);
+  Metrics metrics;
 
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
@@ -157,7 +183,8 @@ int Run() {
   AdmissionController admission(store->get(), &policy_holder, hasher->get(), RealClock::Real(),
                                 /*overrides=*/nullptr, admission_options);
   admission.SetPreviousHasher(previous_hasher.get());
-  QuotaServiceImpl service(&admission);
+  DecisionStats decision_stats(RealClock::Real());
+  QuotaServiceImpl service(&admission, &metrics, &decision_stats);
 
   ReplicatorOptions replication;
   replication.node_id = node_id;
@@ -171,8 +198,116 @@ int Run() {
     return Fail(absl::StrCat("cannot scan counters: ", s.message()));
   }
   if (!peers->empty()) replicator.InitialSync(absl::GetFlag(FLAGS_startup_sync_timeout));
+  OverrideStore overrides(&replicator, RealClock::Real());
+  if (auto s = overrides.Reload(); !s.ok()) return Fail(absl::StrCat("cannot read overrides: ", s.message()));
+  admission.SetOverrideSource(&overrides);
+  if (auto s = AnnounceNode(&replicator, (*store)->origin(), node_id, region, kVersion); !s.ok()) {
+    return Fail(absl::StrCat("cannot record node info: ", s.message()));
+  }
   replicator.Start();
   GossipServiceImpl gossip_service(&replicator);
+
+  auto reload_policy = [&]() -> absl::Status {
+    auto next = CompiledPolicy::FromFile(policy_path);
+    metrics.CountPolicyReload(next.ok());
+    if (!next.ok()) {
+      QUOTAD_LOG(ERROR) << "policy reload rejected, keeping the current policy: "
+                        << next.status().message();
+      return next.status();
+    }
+    policy_holder.Set(*next);
+    (*store)->SetRetentionHours((*next)->retention_hours());
+    QUOTAD_LOG(INFO) << "policy reloaded from " << policy_path;
+    return absl::OkStatus();
+  };
+
+  // Admin surface: its own listener and a bearer token.
+  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file).empty()
+                                     ? absl::StrCat(data_dir, "/admin.token")
+                                     : absl::GetFlag(FLAGS_admin_token_file);
+  auto admin_token = LoadOrCreateAdminToken(token_file);
+  if (!admin_token.ok()) return Fail(absl::StrCat("--admin_token_file: ", admin_token.status().message()));
+  AdminDeps admin_deps;
+  admin_deps.admission = &admission;
+  admin_deps.store = store->get();
+  admin_deps.audit = store->get();
+  admin_deps.overrides = &overrides;
+  admin_deps.replicator = &replicator;
+  admin_deps.policy = &policy_holder;
+  admin_deps.stats = &decision_stats;
+  admin_deps.metrics = &metrics;
+  admin_deps.hasher = hasher->get();
+  admin_deps.clock = RealClock::Real();
+  admin_deps.policy_path = policy_path;
+  admin_deps.reload_policy = reload_policy;
+  admin_deps.node_id = node_id;
+  admin_deps.region = region;
+  admin_deps.version = kVersion;
+  admin_deps.admin_token = *admin_token;
+  AdminServiceImpl admin_service(std::move(admin_deps));
+
+  // Metrics computed at scrape time.
+  metrics.AddGauge("quotad_gossip_peer_up", "1 when the last contact with the peer succeeded", [&] {
+    std::vector<Metrics::Sample> out;
+    const auto st = replicator.Status();
+    for (const auto& p : st.peers()) out.push_back({{{"peer", p.node_id()}}, p.up() ? 1.0 : 0.0});
+    return out;
+  });
+  metrics.AddGauge("quotad_gossip_lag_seconds", "Age of the oldest slot not yet acknowledged by the peer", [&] {
+    std::vector<Metrics::Sample> out;
+    const auto st = replicator.Status();
+    for (const auto& p : st.peers()) out.push_back({{{"peer", p.node_id()}}, p.lag_micros() / 1e6});
+    return out;
+  });
+  metrics.AddGauge("quotad_gossip_sent_bytes", "Push payload bytes sent to the peer since start", [&] {
+    std::vector<Metrics::Sample> out;
+    const auto st = replicator.Status();
+    for (const auto& p : st.peers()) {
+      out.push_back({{{"peer", p.node_id()}}, static_cast<double>(p.bytes_sent())});
+    }
+    return out;
+  });
+  metrics.AddGauge("quotad_gossip_pending_slots", "Slots queued for the peer", [&] {
+    std::vector<Metrics::Sample> out;
+    const auto st = replicator.Status();
+    for (const auto& p : st.peers()) {
+      out.push_back({{{"peer", p.node_id()}}, static_cast<double>(p.pending_slots())});
+    }
+    return out;
+  });
+  metrics.AddGauge("quotad_gossip_rejected", "Gossip input rejected since start, by reason", [&] {
+    const auto st = replicator.Status();
+    return std::vector<Metrics::Sample>{
+        {{{"reason", "unknown_node"}}, static_cast<double>(st.rejected_unknown_node())},
+        {{{"reason", "wrong_target"}}, static_cast<double>(st.rejected_wrong_target())},
+        {{{"reason", "malformed"}}, static_cast<double>(st.rejected_malformed())},
+        {{{"reason", "future_bucket"}}, static_cast<double>(st.rejected_future_bucket())},
+        {{{"reason", "own_slot"}}, static_cast<double>(st.rejected_own_slot())},
+        {{{"reason", "foreign_origin"}}, static_cast<double>(st.rejected_foreign_origin())}};
+  });
+  RocksDbCounterStore* rocks = store->get();
+  metrics.AddGauge("quotad_rocksdb_bytes", "RocksDB sizes", [rocks] {
+    return std::vector<Metrics::Sample>{
+        {{{"kind", "sst"}}, static_cast<double>(rocks->IntProperty("rocksdb.total-sst-files-size"))},
+        {{{"kind", "memtable"}}, static_cast<double>(rocks->IntProperty("rocksdb.cur-size-all-mem-tables"))}};
+  });
+  metrics.AddGauge("quotad_rocksdb_write_stall", "RocksDB write stall state", [rocks] {
+    return std::vector<Metrics::Sample>{
+        {{{"kind", "stopped"}}, static_cast<double>(rocks->IntProperty("rocksdb.is-write-stopped"))},
+        {{{"kind", "delayed_write_rate"}},
+         static_cast<double>(rocks->IntProperty("rocksdb.actual-delayed-write-rate"))}};
+  });
+  metrics.AddGauge("quotad_rocksdb_estimated_keys", "Estimated keys in RocksDB", [rocks] {
+    return std::vector<Metrics::Sample>{
+        {{}, static_cast<double>(rocks->IntProperty("rocksdb.estimate-num-keys"))}};
+  });
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
+    if (auto s = metrics.Serve(metrics_listen); !s.ok()) return Fail(absl::StrCat("--metrics_listen: ", s.message()));
+    if (auto s = WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), metrics.port()); !s.ok()) {
+      return Fail(absl::StrCat("--metrics_port_file: ", s.message()));
+    }
+    QUOTAD_LOG(INFO) << "metrics on port " << metrics.port() << " (/metrics)";
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -182,42 +317,49 @@ int Run() {
   builder.RegisterService(&service);
   builder.RegisterService(&gossip_service);
   builder.SetMaxReceiveMessageSize(64 * 1024);
+  // Without this gRPC sets SO_REUSEPORT and a second node on the same port
+  // would silently share it instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("--listen: cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
-    const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << port << "\n";
-    std::filesystem::rename(tmp, port_file, ec);
-    if (ec) return Fail(absl::StrCat("--port_file: ", ec.message()));
+  grpc::ServerBuilder admin_builder;
+  int admin_port = 0;
+  admin_builder.AddListeningPort(absl::GetFlag(FLAGS_admin_listen), grpc::InsecureServerCredentials(),
+                                 &admin_port);
+  admin_builder.RegisterService(&admin_service);
+  admin_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::unique_ptr<grpc::Server> admin_server = admin_builder.BuildAndStart();
+  if (admin_server == nullptr || admin_port == 0) {
+    return Fail(absl::StrCat("--admin_listen: cannot listen on ", absl::GetFlag(FLAGS_admin_listen)));
+  }
+  if (auto s = WritePortFile(absl::GetFlag(FLAGS_admin_port_file), admin_port); !s.ok()) {
+    return Fail(absl::StrCat("--admin_port_file: ", s.message()));
+  }
+  // The main port file last: when it exists, everything is serving.
+  if (auto s = WritePortFile(absl::GetFlag(FLAGS_port_file), port); !s.ok()) {
+    return Fail(absl::StrCat("--port_file: ", s.message()));
   }
   QUOTAD_LOG(INFO) << "quotad node=" << node_id << " region=" << region << " serving on port "
                    << port << " (listen " << absl::GetFlag(FLAGS_listen) << "), data_dir "
                    << data_dir << ", policy " << policy_path << ", origin slot " << std::hex
                    << (*store)->origin() << std::dec
                    << (db_options.sync_writes ? ", sync writes" : "") << ", " << peers->size()
-                   << " peers";
+                   << " peers; admin on port " << admin_port;
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      auto next = CompiledPolicy::FromFile(policy_path);
-      if (!next.ok()) {
-        QUOTAD_LOG(ERROR) << "policy reload rejected, keeping the current policy: "
-                          << next.status().message();
-        continue;
-      }
-      policy_holder.Set(*next);
-      (*store)->SetRetentionHours((*next)->retention_hours());
-      QUOTAD_LOG(INFO) << "policy reloaded from " << policy_path;
+      reload_policy().IgnoreError();
       continue;
     }
     QUOTAD_LOG(INFO) << "signal " << sig << ": draining";
     break;
   }
   server->GetHealthCheckService()->Shutdown();
+  admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_drain_timeout)));
   QUOTAD_LOG(INFO) << "grpc server shut down";

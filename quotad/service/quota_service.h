@@ -7,6 +7,8 @@
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 #include "quotad/admission/admission_controller.h"
+#include "quotad/observability/decision_stats.h"
+#include "quotad/observability/metrics.h"
 #include "quotad/v1/quota.grpc.pb.h"
 
 namespace quotad {
@@ -16,8 +18,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 
 class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
  public:
-  // `admission` is borrowed and must outlive the service.
-  explicit QuotaServiceImpl(AdmissionController* admission) : admission_(admission) {}
+  // `admission` is borrowed and must outlive the service. `metrics` and
+  // `stats` (borrowed, may be null) observe every call.
+  explicit QuotaServiceImpl(AdmissionController* admission, Metrics* metrics = nullptr,
+                            DecisionStats* stats = nullptr)
+      : admission_(admission), metrics_(metrics), stats_(stats) {}
 
   grpc::ServerUnaryReactor* Acquire(grpc::CallbackServerContext* context,
                                     const v1::AcquireRequest* request,
@@ -30,7 +35,12 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
                                    v1::RefundResponse* response) override;
 
  private:
+  void Observe(const char* rpc, absl::Time start, const absl::Status& status,
+               const v1::AcquireRequest* request, const v1::AcquireResponse* response);
+
   AdmissionController* admission_;
+  Metrics* metrics_;
+  DecisionStats* stats_;
 };
 
 }  // namespace quotad

@@ -23,6 +23,7 @@ namespace {
 constexpr char kCountersCf[] = "counters";
 constexpr char kIdempotencyCf[] = "idempotency";
 constexpr char kRecordsCf[] = "records";
+constexpr char kAuditCf[] = "audit";
 constexpr char kOriginKey[] = "origin";
 constexpr char kNodeIdKey[] = "node_id";
 
@@ -122,6 +123,25 @@ class RecordExpiryFilter final : public rocksdb::CompactionFilter {
   absl::Duration ttl_;
 };
 
+// Drops audit entries older than the retention (key = time first).
+class AuditRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  AuditRetentionFilter(Clock* clock, absl::Duration retention)
+      : clock_(clock), retention_(retention) {}
+  Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&, std::string*,
+                    std::string*) const override {
+    if (key.size() < 8) return Decision::kKeep;
+    const int64_t written = static_cast<int64_t>(ReadBigEndian64(key.data()));
+    return written < absl::ToUnixMicros(clock_->Now() - retention_) ? Decision::kRemove
+                                                                     : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.AuditRetentionFilter"; }
+
+ private:
+  Clock* clock_;
+  absl::Duration retention_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
@@ -173,11 +193,19 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
       std::make_unique<RecordExpiryFilter>(options.clock, options.tombstone_ttl));
   records.compaction_filter = store->filters_.back().get();
 
+  rocksdb::ColumnFamilyOptions audit;
+  audit.table_factory = make_table(true);
+  store->filters_.push_back(
+      std::make_unique<AuditRetentionFilter>(options.clock, options.audit_retention));
+  audit.compaction_filter = store->filters_.back().get();
+  store->audit_retention_ = options.audit_retention;
+
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {kCountersCf, counters},
       {kIdempotencyCf, idempotency},
-      {kRecordsCf, records}};
+      {kRecordsCf, records},
+      {kAuditCf, audit}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &handles, &store->db_);
   if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open data dir ", options.path));
@@ -185,6 +213,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   store->counters_cf_ = handles[1];
   store->idempotency_cf_ = handles[2];
   store->records_cf_ = handles[3];
+  store->audit_cf_ = handles[4];
 
   // A fresh origin slot for this incarnation; earlier incarnations' slots
   // stay in the data and keep counting.
@@ -220,7 +249,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
 RocksDbCounterStore::~RocksDbCounterStore() {
   if (db_ == nullptr) return;
   if (auto s = db_->SyncWAL(); !s.ok()) QUOTAD_LOG(WARNING) << "SyncWAL at close: " << s.ToString();
-  for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_}) {
+  for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
     if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
   }
   if (auto s = db_->Close(); !s.ok()) QUOTAD_LOG(WARNING) << "close: " << s.ToString();
@@ -383,10 +412,47 @@ absl::Status RocksDbCounterStore::ScanRecords(
   return FromRocks(it->status(), "scan records");
 }
 
+absl::Status RocksDbCounterStore::AppendAudit(const v1::AuditEntry& entry) {
+  std::string key;
+  const int64_t micros =
+      entry.time().seconds() * 1000000 + entry.time().nanos() / 1000;
+  AppendBigEndian64(&key, static_cast<uint64_t>(micros));
+  AppendBigEndian32(&key, audit_seq_.fetch_add(1));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Put(wo, audit_cf_, key, entry.SerializeAsString()), "write audit");
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> RocksDbCounterStore::ListAudit(size_t limit) {
+  std::vector<v1::AuditEntry> out;
+  const int64_t cutoff = absl::ToUnixMicros(clock_->Now() - audit_retention_);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_cf_));
+  for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
+    if (it->key().size() < 8 || static_cast<int64_t>(ReadBigEndian64(it->key().data())) < cutoff) {
+      break;
+    }
+    v1::AuditEntry entry;
+    if (entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      out.push_back(std::move(entry));
+    }
+  }
+  QUOTAD_RETURN_IF_ERROR(FromRocks(it->status(), "read audit"));
+  return out;
+}
+
+uint64_t RocksDbCounterStore::IntProperty(const std::string& name) const {
+  uint64_t total = 0;
+  for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
+    uint64_t value = 0;
+    if (db_->GetIntProperty(cf, name, &value)) total += value;
+  }
+  return total;
+}
+
 absl::Status RocksDbCounterStore::CompactAll() {
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (auto* cf : {counters_cf_, idempotency_cf_, records_cf_}) {
+  for (auto* cf : {counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
     QUOTAD_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr), "compact"));
   }
   return absl::OkStatus();

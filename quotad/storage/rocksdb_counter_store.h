@@ -7,6 +7,8 @@
 //   idempotency  point lookups; a compaction filter drops expired records.
 //   records      replicated last-writer-wins records; a compaction filter
 //                drops tombstones and expired records after tombstone_ttl.
+//   audit        admin audit log, key = [time µs:8 BE][seq:4 BE]; a compaction
+//                filter drops entries older than audit_retention.
 //   default      metadata (origin slot id, node id).
 // Writes go to the WAL before Commit returns; with sync_writes the WAL is
 // fsynced too (group commit amortises it across concurrent writers).
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "quotad/common/clock.h"
+#include "quotad/storage/audit_store.h"
 #include "quotad/storage/counter_store.h"
 #include "quotad/storage/record_store.h"
 
@@ -39,10 +42,11 @@ struct RocksDbOptions {
   // How long tombstones and expired records are kept before compaction may
   // drop them (long enough for every peer to have seen the delete).
   absl::Duration tombstone_ttl = absl::Hours(24 * 7);
+  absl::Duration audit_retention = absl::Hours(24 * 90);
   Clock* clock = RealClock::Real();  // not owned
 };
 
-class RocksDbCounterStore final : public CounterStore, public RecordStore {
+class RocksDbCounterStore final : public CounterStore, public RecordStore, public AuditStore {
  public:
   // Opens (creating if needed) the database at options.path. On first
   // creation a random origin slot id is generated and persisted.
@@ -72,8 +76,15 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore {
   absl::Status ScanRecords(absl::string_view prefix,
                            const std::function<bool(const v1::ReplicatedRecord&)>& fn) override;
 
+  absl::Status AppendAudit(const v1::AuditEntry& entry) override;
+  absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(size_t limit) override;
+
   // Changes the retention used by readers and the compaction filter.
   void SetRetentionHours(int64_t hours) { retention_hours_->store(hours); }
+
+  // A RocksDB integer property summed over all column families (e.g.
+  // "rocksdb.total-sst-files-size"); 0 when unknown.
+  uint64_t IntProperty(const std::string& name) const;
 
   // Forces a full compaction (tests and operators: reclaims expired data).
   absl::Status CompactAll();
@@ -96,6 +107,9 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore {
   rocksdb::ColumnFamilyHandle* counters_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* records_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_cf_ = nullptr;
+  absl::Duration audit_retention_;
+  std::atomic<uint32_t> audit_seq_{0};
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;
 };
 

@@ -333,6 +333,11 @@ TEST_F(EndToEndTest, BadStartupConfigurationFailsWithAClearMessage) {
 
   // A data dir already served by a running node is locked.
   auto node = StartNode({}, "locked");
+  // Regression: gRPC's default SO_REUSEPORT let a second node share a port.
+  auto same_port = RunQuotadToExit({policy, "--data_dir=" + dir_.Sub("other"),
+                                    "--listen=" + node->target(), "--admin_listen=127.0.0.1:0"});
+  EXPECT_EQ(same_port.exit_code, 1);
+  EXPECT_THAT(same_port.err, HasSubstr("--listen"));
   auto locked = RunQuotadToExit({policy, "--data_dir=" + node->data_dir(), "--listen=127.0.0.1:0"});
   EXPECT_EQ(locked.exit_code, 1);
   EXPECT_THAT(locked.err, HasSubstr("cannot open data dir"));

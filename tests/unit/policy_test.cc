@@ -35,7 +35,9 @@ ClientFacts Facts(const char* ip, absl::string_view ua = "", absl::string_view n
 class FixedOverride : public OverrideSource {
  public:
   explicit FixedOverride(std::string tier) : tier_(std::move(tier)) {}
-  std::optional<std::string> TierFor(const ClientFacts&, absl::Time) const override { return tier_; }
+  std::optional<OverrideDecision> Find(const ClientFacts&, absl::Time) const override {
+    return OverrideDecision{"test/" + tier_, tier_, 0};
+  }
 
  private:
   std::string tier_;

@@ -1,0 +1,462 @@
+#include "quotad/admin/admin_service.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "quotad/common/logging.h"
+#include "quotad/common/status_macros.h"
+#include "quotad/policy/window.h"
+
+namespace quotad {
+namespace {
+
+constexpr size_t kMaxReasonBytes = 1024;
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(m, &out, options).ok()) return "{}";
+  return out;
+}
+
+template <typename Response>
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, absl::StatusOr<Response> result,
+                                 Response* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!result.ok()) {
+    reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
+                                 std::string(result.status().message())));
+  } else {
+    *response = std::move(*result);
+    reactor->Finish(grpc::Status::OK);
+  }
+  return reactor;
+}
+
+v1::AcquireRequest ToAcquire(const v1::UsageRequest& req) {
+  v1::AcquireRequest out;
+  out.set_ip(req.ip());
+  out.set_user_agent(req.user_agent());
+  out.set_client_name(req.client_name());
+  out.set_integration_id(req.integration_id());
+  out.set_integration_tier(req.integration_tier());
+  return out;
+}
+
+std::string OriginHex(uint64_t origin) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(origin));
+  return buf;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0) {
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("RAND_bytes failed");
+    const std::string token =
+        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      const std::string line = token + "\n";
+      const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+      ::close(fd);
+      if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
+      QUOTAD_LOG(INFO) << "generated an admin token in " << path;
+    } else if (errno != EEXIST) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("create ", path));
+    }
+  }
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot read admin token file ", path));
+  }
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.size() < 16) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("admin token in ", path, " is shorter than 16 characters"));
+  }
+  return token;
+}
+
+absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,
+                          const std::string& region, const std::string& version) {
+  const std::string info = absl::StrCat(node_id, "|", region, "|", version, "|", OriginHex(origin));
+  QUOTAD_RETURN_IF_ERROR(
+      replicator->PutRecord(absl::StrCat("node/", node_id), info, absl::InfiniteFuture()).status());
+  // Origins outlive their incarnation by the counter retention at most.
+  return replicator
+      ->PutRecord(absl::StrCat("origin/", OriginHex(origin)), info, absl::Now() + absl::Hours(24 * 32))
+      .status();
+}
+
+absl::Status AdminServiceImpl::Authorize(grpc::CallbackServerContext* ctx) const {
+  const auto& metadata = ctx->client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError("authorization: missing bearer token");
+  }
+  const std::string value(it->second.data(), it->second.size());
+  const std::string expected = absl::StrCat("Bearer ", deps_.admin_token);
+  if (value.size() != expected.size() ||
+      CRYPTO_memcmp(value.data(), expected.data(), value.size()) != 0) {
+    return absl::UnauthenticatedError("authorization: invalid bearer token");
+  }
+  return absl::OkStatus();
+}
+
+void AdminServiceImpl::Audit(grpc::CallbackServerContext* ctx, const std::string& method,
+                             const std::string& target, const std::string& details,
+                             const absl::Status& result) {
+  v1::AuditEntry entry;
+  SetTimestamp(deps_.clock->Now(), entry.mutable_time());
+  entry.set_actor(absl::StrCat("admin-token@", ctx->peer()));
+  entry.set_method(method);
+  entry.set_target(target);
+  entry.set_details(details);
+  entry.set_node_id(deps_.node_id);
+  entry.set_ok(result.ok());
+  entry.set_error(std::string(result.message()));
+  if (absl::Status s = deps_.audit->AppendAudit(entry); !s.ok()) {
+    QUOTAD_LOG(ERROR) << "audit write failed for " << method << ": " << s;
+  }
+  QUOTAD_LOG(INFO) << "admin " << method << " " << target << (result.ok() ? " ok" : " failed");
+}
+
+absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverrideRequest& req,
+                                                             const std::string& actor) {
+  QUOTAD_ASSIGN_OR_RETURN(std::string id, OverrideStore::IdFor(req.match()));
+  auto policy = deps_.policy->Current();
+  if (req.tier().empty()) return absl::InvalidArgumentError("tier: required");
+  if (policy->FindTier(req.tier()) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("tier: unknown tier '", req.tier(), "'"));
+  }
+  if (req.daily_limit() < 0) return absl::InvalidArgumentError("daily_limit: must be >= 0");
+  if (req.reason().size() > kMaxReasonBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reason: longer than ", kMaxReasonBytes, " bytes (", req.reason().size(), ")"));
+  }
+  if (req.has_expires_at() && req.has_ttl()) {
+    return absl::InvalidArgumentError("ttl: give expires_at or ttl, not both");
+  }
+  const absl::Time now = deps_.clock->Now();
+  v1::Override o;
+  *o.mutable_match() = req.match();
+  o.set_tier(req.tier());
+  o.set_daily_limit(req.daily_limit());
+  o.set_reason(req.reason());
+  o.set_created_by(actor);
+  o.set_created_on_node(deps_.node_id);
+  SetTimestamp(now, o.mutable_created_at());
+  if (req.has_expires_at()) {
+    if (FromProto(req.expires_at()) <= now) {
+      return absl::InvalidArgumentError("expires_at: in the past");
+    }
+    *o.mutable_expires_at() = req.expires_at();
+  } else if (req.has_ttl()) {
+    const absl::Duration ttl = absl::Seconds(req.ttl().seconds()) + absl::Nanoseconds(req.ttl().nanos());
+    if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("ttl: must be positive");
+    SetTimestamp(now + ttl, o.mutable_expires_at());
+  }
+  return deps_.overrides->Put(std::move(o));
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::SetOverride(grpc::CallbackServerContext* ctx,
+                                                        const v1::SetOverrideRequest* req,
+                                                        v1::Override* resp) {
+  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, absl::StatusOr<v1::Override>(s), resp);
+  auto result = DoSetOverride(*req, absl::StrCat("admin-token@", ctx->peer()));
+  Audit(ctx, "SetOverride", result.ok() ? result->id() : "", ToJson(*req), result.status());
+  return Finish(ctx, std::move(result), resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerContext* ctx,
+                                                           const v1::DeleteOverrideRequest* req,
+                                                           v1::DeleteOverrideResponse* resp) {
+  using R = absl::StatusOr<v1::DeleteOverrideResponse>;
+  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  R result = [&]() -> R {
+    if (req->id().empty()) return absl::InvalidArgumentError("id: required");
+    if (req->id().size() > 2048) return absl::InvalidArgumentError("id: too long");
+    QUOTAD_ASSIGN_OR_RETURN(bool deleted, deps_.overrides->Delete(req->id()));
+    if (!deleted) return absl::NotFoundError(absl::StrCat("id: no override '", req->id(), "'"));
+    v1::DeleteOverrideResponse r;
+    r.set_deleted(true);
+    return r;
+  }();
+  Audit(ctx, "DeleteOverride", req->id(), ToJson(*req), result.status());
+  return Finish(ctx, std::move(result), resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListOverrides(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListOverridesRequest* req,
+                                                          v1::ListOverridesResponse* resp) {
+  using R = absl::StatusOr<v1::ListOverridesResponse>;
+  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  R result = [&]() -> R {
+    QUOTAD_ASSIGN_OR_RETURN(auto list, deps_.overrides->List(req->tier()));
+    v1::ListOverridesResponse r;
+    for (auto& o : list) *r.add_overrides() = std::move(o);
+    return r;
+  }();
+  return Finish(ctx, std::move(result), resp);
+}
+
+absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRequest& req) {
+  QUOTAD_ASSIGN_OR_RETURN(UsageExplanation explain, deps_.admission->Explain(ToAcquire(req)));
+  // origin -> (node, region) from the nodes' announcements.
+  std::map<std::string, std::pair<std::string, std::string>> origins;
+  QUOTAD_RETURN_IF_ERROR(deps_.replicator->ListRecords("origin/", [&](const v1::ReplicatedRecord& r) {
+    std::vector<std::string> parts = absl::StrSplit(r.value(), '|');
+    if (parts.size() >= 2) origins[r.key().substr(7)] = {parts[0], parts[1]};
+    return true;
+  }));
+  auto policy = deps_.policy->Current();
+  const TierConfig* tier = policy->FindTier(explain.decision.tier());
+  const v1::Window window = tier ? tier->window : v1::ROLLING_24H;
+  const HourRange range = WindowRange(window, deps_.clock->Now());
+
+  v1::UsageResponse out;
+  out.set_tier(explain.decision.tier());
+  out.set_tier_source(std::string(TierSourceName(explain.source)));
+  out.set_override_id(explain.override_id);
+  for (const auto& [name, id] : explain.counters) {
+    v1::LimitUsage* usage = out.add_limits();
+    for (const auto& status : explain.decision.limits()) {
+      if (status.name() == name) *usage->mutable_status() = status;
+    }
+    std::map<std::pair<std::string, std::string>, int64_t> by_region;
+    QUOTAD_RETURN_IF_ERROR(
+        deps_.store
+            ->ScanSlots(id.Encode(), range.first, range.last, "", SIZE_MAX,
+                        [&](const SlotValue& v) {
+                          auto it = origins.find(OriginHex(v.key.origin));
+                          const auto where = it != origins.end()
+                                                 ? it->second
+                                                 : std::make_pair(std::string("?"),
+                                                                  std::string("unknown"));
+                          const int64_t amount = static_cast<int64_t>(v.value);
+                          by_region[{where.second, where.first}] +=
+                              v.key.kind == CountKind::kCharged ? amount : -amount;
+                          return true;
+                        })
+            .status());
+    for (const auto& [where, used] : by_region) {
+      v1::RegionUsage* r = usage->add_regions();
+      r->set_region(where.first);
+      r->set_node_id(where.second);
+      r->set_used(used);
+    }
+  }
+  *out.mutable_decision() = std::move(explain.decision);
+  return out;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetUsage(grpc::CallbackServerContext* ctx,
+                                                     const v1::UsageRequest* req,
+                                                     v1::UsageResponse* resp) {
+  if (absl::Status s = Authorize(ctx); !s.ok()) {
+    return Finish(ctx, absl::StatusOr<v1::UsageResponse>(s), resp);
+  }
+  return Finish(ctx, DoGetUsage(*req), resp);
+}
+
+absl::StatusOr<v1::ResetUsageResponse> AdminServiceImpl::DoResetUsage(const v1::UsageRequest& req) {
+  QUOTAD_ASSIGN_OR_RETURN(UsageExplanation explain, deps_.admission->Explain(ToAcquire(req)));
+  v1::ResetUsageResponse out;
+  for (const auto& [name, id] : explain.counters) {
+    if (name != "client_daily") continue;  // group and integration counters are shared
+    QUOTAD_ASSIGN_OR_RETURN(int64_t cleared, deps_.admission->ResetCounter(id));
+    out.set_cleared(out.cleared() + cleared);
+  }
+  return out;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ResetUsage(grpc::CallbackServerContext* ctx,
+                                                       const v1::UsageRequest* req,
+                                                       v1::ResetUsageResponse* resp) {
+  if (absl::Status s = Authorize(ctx); !s.ok()) {
+    return Finish(ctx, absl::StatusOr<v1::ResetUsageResponse>(s), resp);
+  }
+  auto result = DoResetUsage(*req);
+  // The audit names the client by its keyed hash only.
+  std::string target = "client/invalid";
+  if (auto ip = IpAddress::Parse(req->ip()); ip.ok()) {
+    target = absl::StrCat("client/", HashToHex(deps_.hasher->HashIpAndUserAgent(*ip, req->user_agent())));
+  }
+  Audit(ctx, "ResetUsage", target,
+        result.ok() ? absl::StrCat("{\"cleared\":", result->cleared(), "}") : "{}", result.status());
+  return Finish(ctx, std::move(result), resp);
+}
+
+absl::StatusOr<v1::GetPolicyResponse> AdminServiceImpl::DoGetPolicy() {
+  auto policy = deps_.policy->Current();
+  v1::GetPolicyResponse out;
+  out.set_path(deps_.policy_path);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(policy->proto(), &text);
+  out.set_textproto(text);
+  SetTimestamp(policy_loaded_at_, out.mutable_loaded_at());
+  return out;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetPolicyRequest*,
+                                                      v1::GetPolicyResponse* resp) {
+  if (absl::Status s = Authorize(ctx); !s.ok()) {
+    return Finish(ctx, absl::StatusOr<v1::GetPolicyResponse>(s), resp);
+  }
+  return Finish(ctx, DoGetPolicy(), resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ReloadPolicy(grpc::CallbackServerContext* ctx,
+                                                         const v1::ReloadPolicyRequest*,
+                                                         v1::GetPolicyResponse* resp) {
+  using R = absl::StatusOr<v1::GetPolicyResponse>;
+  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  absl::Status reloaded = deps_.reload_policy();
+  if (reloaded.ok()) policy_loaded_at_ = absl::Now();
+  Audit(ctx, "ReloadPolicy", deps_.policy_path, "{}", reloaded);
+  if (!reloaded.ok()) return Finish(ctx, R(reloaded), resp);
+  return Finish(ctx, DoGetPolicy(), resp);
+}
+
+absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
+  std::map<std::string, std::vector<std::string>> nodes;  // node id -> region, version
+  QUOTAD_RETURN_IF_ERROR(deps_.replicator->ListRecords("node/", [&](const v1::ReplicatedRecord& r) {
+    std::vector<std::string> parts = absl::StrSplit(r.value(), '|');
+    if (parts.size() >= 3) nodes[parts[0]] = {parts[1], parts[2]};
+    return true;
+  }));
+  const v1::GossipStatusResponse gossip = deps_.replicator->Status();
+  v1::ClusterStatusResponse out;
+  v1::NodeStatus* self = out.mutable_self();
+  self->set_node_id(deps_.node_id);
+  self->set_region(deps_.region);
+  self->set_version(deps_.version);
+  self->set_up(true);
+  SetTimestamp(absl::Now(), self->mutable_last_contact());
+  for (const v1::PeerState& p : gossip.peers()) {
+    v1::NodeStatus* n = out.add_peers();
+    n->set_node_id(p.node_id());
+    n->set_address(p.address());
+    n->set_up(p.up());
+    if (auto it = nodes.find(p.node_id()); it != nodes.end()) {
+      n->set_region(it->second[0]);
+      n->set_version(it->second[1]);
+    }
+    if (p.last_contact_unix_micros() > 0) {
+      SetTimestamp(absl::FromUnixMicros(p.last_contact_unix_micros()), n->mutable_last_contact());
+    }
+    n->mutable_replication_lag()->set_seconds(p.lag_micros() / 1000000);
+    n->mutable_replication_lag()->set_nanos(static_cast<int32_t>((p.lag_micros() % 1000000) * 1000));
+    n->set_pending_slots(p.pending_slots());
+    n->set_errors(p.errors());
+    n->set_last_error(p.last_error());
+  }
+  return out;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ClusterStatus(grpc::CallbackServerContext* ctx,
+                                                          const v1::ClusterStatusRequest*,
+                                                          v1::ClusterStatusResponse* resp) {
+  if (absl::Status s = Authorize(ctx); !s.ok()) {
+    return Finish(ctx, absl::StatusOr<v1::ClusterStatusResponse>(s), resp);
+  }
+  return Finish(ctx, DoClusterStatus(), resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListAudit(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListAuditRequest* req,
+                                                      v1::ListAuditResponse* resp) {
+  using R = absl::StatusOr<v1::ListAuditResponse>;
+  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  R result = [&]() -> R {
+    if (req->limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000");
+    QUOTAD_ASSIGN_OR_RETURN(auto entries, deps_.audit->ListAudit(req->limit() == 0 ? 100 : req->limit()));
+    v1::ListAuditResponse r;
+    for (auto& e : entries) *r.add_entries() = std::move(e);
+    return r;
+  }();
+  return Finish(ctx, std::move(result), resp);
+}
+
+absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats() {
+  v1::StatsResponse out;
+  out.set_node_id(deps_.node_id);
+  out.set_region(deps_.region);
+  for (auto& d : deps_.stats->Decisions()) *out.add_decisions() = std::move(d);
+  // Distribution of per-client usage over the last 24 h, from the client
+  // counters (dimension 1). Only counts leave this function.
+  const absl::Time now = deps_.clock->Now();
+  const HourRange range = WindowRange(v1::ROLLING_24H, now);
+  std::map<int64_t, int64_t> histogram;
+  std::string current;
+  int64_t used = 0;
+  auto flush = [&] {
+    if (!current.empty() && used > 0) ++histogram[used];
+    used = 0;
+  };
+  const std::string client_prefix(1, static_cast<char>(Dimension::kClient));
+  QUOTAD_RETURN_IF_ERROR(
+      deps_.store
+          ->ScanSlots(client_prefix, range.first, range.last, "", SIZE_MAX,
+                      [&](const SlotValue& v) {
+                        const std::string id = v.key.id.Encode();
+                        if (id != current) {
+                          flush();
+                          current = id;
+                        }
+                        const int64_t amount = static_cast<int64_t>(v.value);
+                        used += v.key.kind == CountKind::kCharged ? amount : -amount;
+                        return true;
+                      })
+          .status());
+  flush();
+  for (const auto& [tests, clients] : histogram) {
+    v1::UsageBucket* b = out.add_usage_distribution();
+    b->set_tests(tests);
+    b->set_clients(clients);
+  }
+  for (auto& i : deps_.stats->TopIntegrations(20, false)) *out.add_top_by_tests() = std::move(i);
+  for (auto& i : deps_.stats->TopIntegrations(20, true)) *out.add_top_by_denials() = std::move(i);
+  SetTimestamp(now, out.mutable_computed_at());
+  return out;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetStatsRequest*,
+                                                     v1::StatsResponse* resp) {
+  if (absl::Status s = Authorize(ctx); !s.ok()) {
+    return Finish(ctx, absl::StatusOr<v1::StatsResponse>(s), resp);
+  }
+  return Finish(ctx, DoGetStats(), resp);
+}
+
+}  // namespace quotad

@@ -1,0 +1,107 @@
+// gRPC AdminService: operator and dashboard calls. Every call must carry
+// "authorization: Bearer <token>" (UNAUTHENTICATED otherwise); every mutating
+// call is written to the audit log (identities hashed). Validation errors
+// are INVALID_ARGUMENT naming the field and change nothing.
+#ifndef QUOTAD_ADMIN_ADMIN_SERVICE_H_
+#define QUOTAD_ADMIN_ADMIN_SERVICE_H_
+
+#include <functional>
+#include <string>
+
+#include "quotad/admin/override_store.h"
+#include "quotad/admission/admission_controller.h"
+#include "quotad/observability/decision_stats.h"
+#include "quotad/observability/metrics.h"
+#include "quotad/replication/replicator.h"
+#include "quotad/storage/audit_store.h"
+#include "quotad/storage/counter_store.h"
+#include "quotad/v1/admin.grpc.pb.h"
+
+namespace quotad {
+
+// Everything the admin service works on. All pointers borrowed.
+struct AdminDeps {
+  AdmissionController* admission = nullptr;
+  CounterStore* store = nullptr;
+  AuditStore* audit = nullptr;
+  OverrideStore* overrides = nullptr;
+  Replicator* replicator = nullptr;
+  PolicyHolder* policy = nullptr;
+  DecisionStats* stats = nullptr;
+  Metrics* metrics = nullptr;  // may be null
+  const IdentityHasher* hasher = nullptr;
+  Clock* clock = nullptr;
+  std::string policy_path;
+  // Re-reads and swaps the policy (the same path as SIGHUP).
+  std::function<absl::Status()> reload_policy;
+  std::string node_id;
+  std::string region;
+  std::string version;
+  std::string admin_token;
+};
+
+// Reads the admin bearer token from `path` (whitespace trimmed), creating it
+// with 32 random bytes, hex, mode 0600 if absent. Errors: FailedPrecondition
+// for an empty or unreadable file.
+absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path);
+
+// Registers this node in the replicated records ("node/<id>",
+// "origin/<hex>") so peers can name its region and version.
+absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,
+                          const std::string& region, const std::string& version);
+
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  explicit AdminServiceImpl(AdminDeps deps) : deps_(std::move(deps)) {}
+
+  grpc::ServerUnaryReactor* SetOverride(grpc::CallbackServerContext* ctx,
+                                        const v1::SetOverrideRequest* req,
+                                        v1::Override* resp) override;
+  grpc::ServerUnaryReactor* DeleteOverride(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteOverrideRequest* req,
+                                           v1::DeleteOverrideResponse* resp) override;
+  grpc::ServerUnaryReactor* ListOverrides(grpc::CallbackServerContext* ctx,
+                                          const v1::ListOverridesRequest* req,
+                                          v1::ListOverridesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetUsage(grpc::CallbackServerContext* ctx, const v1::UsageRequest* req,
+                                     v1::UsageResponse* resp) override;
+  grpc::ServerUnaryReactor* ResetUsage(grpc::CallbackServerContext* ctx,
+                                       const v1::UsageRequest* req,
+                                       v1::ResetUsageResponse* resp) override;
+  grpc::ServerUnaryReactor* GetPolicy(grpc::CallbackServerContext* ctx,
+                                      const v1::GetPolicyRequest* req,
+                                      v1::GetPolicyResponse* resp) override;
+  grpc::ServerUnaryReactor* ReloadPolicy(grpc::CallbackServerContext* ctx,
+                                         const v1::ReloadPolicyRequest* req,
+                                         v1::GetPolicyResponse* resp) override;
+  grpc::ServerUnaryReactor* ClusterStatus(grpc::CallbackServerContext* ctx,
+                                          const v1::ClusterStatusRequest* req,
+                                          v1::ClusterStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* ctx,
+                                      const v1::ListAuditRequest* req,
+                                      v1::ListAuditResponse* resp) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const v1::GetStatsRequest* req,
+                                     v1::StatsResponse* resp) override;
+
+  // The logic behind each RPC, callable without gRPC (tests).
+  absl::StatusOr<v1::Override> DoSetOverride(const v1::SetOverrideRequest& req,
+                                             const std::string& actor);
+  absl::StatusOr<v1::UsageResponse> DoGetUsage(const v1::UsageRequest& req);
+  absl::StatusOr<v1::ResetUsageResponse> DoResetUsage(const v1::UsageRequest& req);
+  absl::StatusOr<v1::GetPolicyResponse> DoGetPolicy();
+  absl::StatusOr<v1::ClusterStatusResponse> DoClusterStatus();
+  absl::StatusOr<v1::StatsResponse> DoGetStats();
+
+ private:
+  absl::Status Authorize(grpc::CallbackServerContext* ctx) const;
+  void Audit(grpc::CallbackServerContext* ctx, const std::string& method,
+             const std::string& target, const std::string& details, const absl::Status& result);
+
+  AdminDeps deps_;
+  absl::Time policy_loaded_at_ = absl::Now();
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_ADMIN_ADMIN_SERVICE_H_

@@ -1,0 +1,189 @@
+#include "quotad/admin/override_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "quotad/common/logging.h"
+#include "quotad/common/status_macros.h"
+
+namespace quotad {
+namespace {
+
+std::string IpKey(const IpAddress& ip) {
+  return std::string(reinterpret_cast<const char*>(ip.bytes().data()),
+                     static_cast<size_t>(ip.byte_length())) +
+         (ip.is_v4() ? "4" : "6");
+}
+
+absl::Time ExpiryOf(const v1::Override& o) {
+  if (!o.has_expires_at()) return absl::InfiniteFuture();
+  return absl::FromUnixSeconds(o.expires_at().seconds()) + absl::Nanoseconds(o.expires_at().nanos());
+}
+
+bool Live(const OverrideDecision&, absl::Time expires, absl::Time now) { return now < expires; }
+
+}  // namespace
+
+OverrideStore::OverrideStore(Replicator* replicator, Clock* clock)
+    : replicator_(replicator), clock_(clock), index_(std::make_shared<Index>()) {
+  replicator_->SetRecordListener([this](const std::string& key) {
+    if (!absl::StartsWith(key, kRecordPrefix)) return;
+    if (absl::Status s = Reload(); !s.ok()) {
+      QUOTAD_LOG(WARNING) << "override index not rebuilt: " << s;
+    }
+  });
+}
+
+absl::StatusOr<std::string> OverrideStore::IdFor(const v1::Match& match) {
+  switch (match.target_case()) {
+    case v1::Match::kIp: {
+      auto ip = IpAddress::Parse(match.ip());
+      if (!ip.ok()) return absl::InvalidArgumentError(absl::StrCat("match.ip: ", ip.status().message()));
+      return absl::StrCat("ip/", ip->ToString());
+    }
+    case v1::Match::kCidr: {
+      auto cidr = Cidr::Parse(match.cidr());
+      if (!cidr.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("match.cidr: ", cidr.status().message()));
+      }
+      return absl::StrCat("cidr/", cidr->ToString());
+    }
+    case v1::Match::kClientName:
+      if (match.client_name().empty() || match.client_name().size() > 1024) {
+        return absl::InvalidArgumentError("match.client_name: must be 1..1024 bytes");
+      }
+      return absl::StrCat("client_name/", match.client_name());
+    case v1::Match::kIntegrationId:
+      if (match.integration_id().empty() || match.integration_id().size() > 1024) {
+        return absl::InvalidArgumentError("match.integration_id: must be 1..1024 bytes");
+      }
+      return absl::StrCat("integration_id/", match.integration_id());
+    case v1::Match::kUserAgentRegex: {
+      if (match.user_agent_regex().empty() || match.user_agent_regex().size() > 1024) {
+        return absl::InvalidArgumentError("match.user_agent_regex: must be 1..1024 bytes");
+      }
+      RE2::Options options;
+      options.set_log_errors(false);
+      RE2 re(match.user_agent_regex(), options);
+      if (!re.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("match.user_agent_regex: bad RE2 pattern: ", re.error()));
+      }
+      return absl::StrCat("user_agent/", match.user_agent_regex());
+    }
+    case v1::Match::TARGET_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "match: one of ip, cidr, client_name, integration_id, user_agent_regex is required");
+}
+
+absl::Status OverrideStore::Reload() {
+  auto index = std::make_shared<Index>();
+  absl::Status scan = replicator_->ListRecords(kRecordPrefix, [&](const v1::ReplicatedRecord& r) {
+    v1::Override o;
+    if (!o.ParseFromString(r.value())) return true;
+    Entry entry{{o.id(), o.tier(), o.daily_limit()}, ExpiryOf(o)};
+    const v1::Match& m = o.match();
+    switch (m.target_case()) {
+      case v1::Match::kIp:
+        if (auto ip = IpAddress::Parse(m.ip()); ip.ok()) index->by_ip[IpKey(*ip)] = entry;
+        break;
+      case v1::Match::kCidr:
+        if (auto cidr = Cidr::Parse(m.cidr()); cidr.ok()) index->by_cidr.emplace_back(*cidr, entry);
+        break;
+      case v1::Match::kClientName:
+        index->by_client_name[m.client_name()] = entry;
+        break;
+      case v1::Match::kIntegrationId:
+        index->by_integration_id[m.integration_id()] = entry;
+        break;
+      case v1::Match::kUserAgentRegex: {
+        RE2::Options options;
+        options.set_log_errors(false);
+        auto re = std::make_unique<RE2>(m.user_agent_regex(), options);
+        if (re->ok()) index->by_user_agent.emplace_back(std::move(re), entry);
+        break;
+      }
+      case v1::Match::TARGET_NOT_SET:
+        break;
+    }
+    return true;
+  });
+  QUOTAD_RETURN_IF_ERROR(scan);
+  std::stable_sort(index->by_cidr.begin(), index->by_cidr.end(),
+                   [](const auto& a, const auto& b) { return a.first.prefix_len > b.first.prefix_len; });
+  absl::MutexLock lock(&mu_);
+  index_ = std::move(index);
+  return absl::OkStatus();
+}
+
+std::optional<OverrideDecision> OverrideStore::Find(const ClientFacts& facts,
+                                                    absl::Time now) const {
+  std::shared_ptr<const Index> index;
+  {
+    absl::MutexLock lock(&mu_);
+    index = index_;
+  }
+  if (auto it = index->by_ip.find(IpKey(facts.ip));
+      it != index->by_ip.end() && Live(it->second.decision, it->second.expires, now)) {
+    return it->second.decision;
+  }
+  for (const auto& [cidr, entry] : index->by_cidr) {
+    if (cidr.Contains(facts.ip) && Live(entry.decision, entry.expires, now)) return entry.decision;
+  }
+  if (!facts.integration_id.empty()) {
+    if (auto it = index->by_integration_id.find(facts.integration_id);
+        it != index->by_integration_id.end() && Live(it->second.decision, it->second.expires, now)) {
+      return it->second.decision;
+    }
+  }
+  if (!facts.client_name.empty()) {
+    if (auto it = index->by_client_name.find(facts.client_name);
+        it != index->by_client_name.end() && Live(it->second.decision, it->second.expires, now)) {
+      return it->second.decision;
+    }
+  }
+  const re2::StringPiece ua(facts.user_agent.data(), facts.user_agent.size());
+  for (const auto& [re, entry] : index->by_user_agent) {
+    if (Live(entry.decision, entry.expires, now) && RE2::PartialMatch(ua, *re)) {
+      return entry.decision;
+    }
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<v1::Override> OverrideStore::Put(v1::Override override_value) {
+  QUOTAD_ASSIGN_OR_RETURN(std::string id, IdFor(override_value.match()));
+  override_value.set_id(id);
+  const absl::Time expires = ExpiryOf(override_value);
+  QUOTAD_RETURN_IF_ERROR(
+      replicator_
+          ->PutRecord(absl::StrCat(kRecordPrefix, id), override_value.SerializeAsString(), expires)
+          .status());
+  return override_value;
+}
+
+absl::StatusOr<bool> OverrideStore::Delete(const std::string& id) {
+  const std::string key = absl::StrCat(kRecordPrefix, id);
+  QUOTAD_ASSIGN_OR_RETURN(auto existing, replicator_->GetRecord(key));
+  if (!existing.has_value()) return false;
+  QUOTAD_RETURN_IF_ERROR(replicator_->DeleteRecord(key).status());
+  return true;
+}
+
+absl::StatusOr<std::vector<v1::Override>> OverrideStore::List(const std::string& tier) {
+  std::vector<v1::Override> out;
+  const absl::Time now = clock_->Now();
+  QUOTAD_RETURN_IF_ERROR(replicator_->ListRecords(kRecordPrefix, [&](const v1::ReplicatedRecord& r) {
+    v1::Override o;
+    if (o.ParseFromString(r.value()) && ExpiryOf(o) > now && (tier.empty() || o.tier() == tier)) {
+      out.push_back(std::move(o));
+    }
+    return true;
+  }));
+  return out;
+}
+
+}  // namespace quotad

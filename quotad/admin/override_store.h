@@ -1,0 +1,75 @@
+// Operator overrides (tiers, custom limits, bans) as replicated records.
+//
+// Each override is a last-writer-wins record "override/<id>" on the
+// replication channel, so a ban set in one region applies in every region.
+// The store keeps a compiled in-memory index (exact-address and name maps,
+// prefixes longest first, User-Agent patterns) rebuilt whenever an override
+// record changes locally or arrives from a peer; Find() is a few hash
+// lookups. Expiry is checked at lookup time, so a temporary ban lifts on
+// time everywhere without any message. Thread-safe.
+#ifndef QUOTAD_ADMIN_OVERRIDE_STORE_H_
+#define QUOTAD_ADMIN_OVERRIDE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "quotad/common/clock.h"
+#include "quotad/identity/ip_address.h"
+#include "quotad/policy/override_source.h"
+#include "quotad/replication/replicator.h"
+#include "quotad/v1/admin.pb.h"
+#include "re2/re2.h"
+
+namespace quotad {
+
+class OverrideStore final : public OverrideSource {
+ public:
+  static constexpr char kRecordPrefix[] = "override/";
+
+  // `replicator` and `clock` are borrowed. Registers itself as the
+  // replicator's record listener.
+  OverrideStore(Replicator* replicator, Clock* clock);
+
+  // Rebuilds the index from the stored records. Errors: Unavailable.
+  absl::Status Reload();
+
+  // Validates `match` and returns the override id it maps to, e.g.
+  // "cidr/203.0.113.0/24" (canonical form). Errors: InvalidArgument naming
+  // the field ("match.cidr: ...").
+  static absl::StatusOr<std::string> IdFor(const v1::Match& match);
+
+  // Stores (replacing an override with the same id) and replicates.
+  absl::StatusOr<v1::Override> Put(v1::Override override_value);
+  // Deletes by id; false if there was none. Errors: Unavailable.
+  absl::StatusOr<bool> Delete(const std::string& id);
+  // Live overrides, optionally only those to `tier`.
+  absl::StatusOr<std::vector<v1::Override>> List(const std::string& tier);
+
+  std::optional<OverrideDecision> Find(const ClientFacts& facts, absl::Time now) const override;
+
+ private:
+  struct Entry {
+    OverrideDecision decision;
+    absl::Time expires = absl::InfiniteFuture();
+  };
+  struct Index {
+    absl::flat_hash_map<std::string, Entry> by_ip;  // canonical address bytes
+    std::vector<std::pair<Cidr, Entry>> by_cidr;    // longest prefix first
+    absl::flat_hash_map<std::string, Entry> by_integration_id;
+    absl::flat_hash_map<std::string, Entry> by_client_name;
+    std::vector<std::pair<std::unique_ptr<RE2>, Entry>> by_user_agent;
+  };
+
+  Replicator* replicator_;
+  Clock* clock_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Index> index_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_ADMIN_OVERRIDE_STORE_H_

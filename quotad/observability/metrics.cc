@@ -1,0 +1,129 @@
+#include "quotad/observability/metrics.h"
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
+
+namespace quotad {
+
+class Metrics::DynamicGauges final : public prometheus::Collectable {
+ public:
+  void Add(const std::string& name, const std::string& help, GaugeFn fn) {
+    absl::MutexLock lock(&mu_);
+    gauges_.push_back({name, help, std::move(fn)});
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    absl::MutexLock lock(&mu_);
+    for (const auto& g : gauges_) {
+      prometheus::MetricFamily family;
+      family.name = g.name;
+      family.help = g.help;
+      family.type = prometheus::MetricType::Gauge;
+      for (const Sample& s : g.fn()) {
+        prometheus::ClientMetric metric;
+        for (const auto& [k, v] : s.labels) metric.label.push_back({k, v});
+        metric.gauge.value = s.value;
+        family.metric.push_back(std::move(metric));
+      }
+      out.push_back(std::move(family));
+    }
+    return out;
+  }
+
+ private:
+  struct Gauge {
+    std::string name;
+    std::string help;
+    GaugeFn fn;
+  };
+  mutable absl::Mutex mu_;
+  std::vector<Gauge> gauges_ ABSL_GUARDED_BY(mu_);
+};
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      dynamic_(std::make_shared<DynamicGauges>()) {
+  rpc_latency_ = &prometheus::BuildHistogram()
+                      .Name("quotad_rpc_duration_seconds")
+                      .Help("Server-side latency of each RPC, by method and status code")
+                      .Register(*registry_);
+  decisions_ = &prometheus::BuildCounter()
+                    .Name("quotad_decisions_total")
+                    .Help("Acquire decisions by tier, reason and shadow mode")
+                    .Register(*registry_);
+  would_deny_ = &prometheus::BuildCounter()
+                     .Name("quotad_shadow_would_deny_total")
+                     .Help("Requests allowed only because their limit is in shadow mode")
+                     .Register(*registry_);
+  reloads_ = &prometheus::BuildCounter()
+                  .Name("quotad_policy_reloads_total")
+                  .Help("Policy reloads by result")
+                  .Register(*registry_);
+}
+
+Metrics::~Metrics() = default;
+
+absl::Status Metrics::Serve(const std::string& address) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(dynamic_);
+  return absl::OkStatus();
+}
+
+int Metrics::port() const {
+  if (!exposer_) return 0;
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void Metrics::ObserveRpc(const std::string& rpc, const std::string& code, absl::Duration latency) {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1};
+  prometheus::Histogram* h;
+  {
+    const std::string key = absl::StrCat(rpc, "|", code);
+    absl::MutexLock lock(&mu_);
+    auto it = rpc_children_.find(key);
+    if (it == rpc_children_.end()) {
+      it = rpc_children_.emplace(key, &rpc_latency_->Add({{"rpc", rpc}, {"code", code}}, kBuckets))
+               .first;
+    }
+    h = it->second;
+  }
+  h->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::CountDecision(const std::string& tier, v1::Reason reason, bool shadow) {
+  const std::string reason_name = v1::Reason_Name(reason);
+  prometheus::Counter* c;
+  {
+    const std::string key = absl::StrCat(tier, "|", reason_name, "|", shadow);
+    absl::MutexLock lock(&mu_);
+    auto it = decision_children_.find(key);
+    if (it == decision_children_.end()) {
+      it = decision_children_
+               .emplace(key, &decisions_->Add({{"tier", tier},
+                                               {"reason", reason_name},
+                                               {"shadow", shadow ? "true" : "false"}}))
+               .first;
+    }
+    c = it->second;
+  }
+  c->Increment();
+  if (shadow) would_deny_->Add({{"tier", tier}, {"reason", reason_name}}).Increment();
+}
+
+void Metrics::CountPolicyReload(bool ok) {
+  reloads_->Add({{"result", ok ? "success" : "failure"}}).Increment();
+}
+
+void Metrics::AddGauge(const std::string& name, const std::string& help, GaugeFn fn) {
+  dynamic_->Add(name, help, std::move(fn));
+}
+
+}  // namespace quotad

@@ -1,0 +1,68 @@
+// Prometheus metrics of a node (prometheus-cpp), served on --metrics_listen
+// at /metrics. Request-path updates are lock-light: label children are
+// resolved once and cached. Dynamic values (gossip state, RocksDB) are read
+// at scrape time through registered gauge callbacks. Thread-safe.
+#ifndef QUOTAD_OBSERVABILITY_METRICS_H_
+#define QUOTAD_OBSERVABILITY_METRICS_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "prometheus/counter.h"
+#include "prometheus/exposer.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "quotad/v1/quota.pb.h"
+
+namespace quotad {
+
+class Metrics {
+ public:
+  // A gauge sample computed at scrape time.
+  struct Sample {
+    std::map<std::string, std::string> labels;
+    double value = 0;
+  };
+  using GaugeFn = std::function<std::vector<Sample>()>;
+
+  Metrics();
+  ~Metrics();
+
+  // Serves /metrics on `address` ("host:port", port 0 picks one).
+  // Errors: Unavailable when it cannot listen.
+  absl::Status Serve(const std::string& address);
+  // The port /metrics is served on (0 before Serve()).
+  int port() const;
+
+  void ObserveRpc(const std::string& rpc, const std::string& code, absl::Duration latency);
+  void CountDecision(const std::string& tier, v1::Reason reason, bool shadow);
+  void CountPolicyReload(bool ok);
+  // Registers a gauge family whose samples are computed at each scrape.
+  void AddGauge(const std::string& name, const std::string& help, GaugeFn fn);
+
+ private:
+  class DynamicGauges;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<DynamicGauges> dynamic_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Histogram>* rpc_latency_;
+  prometheus::Family<prometheus::Counter>* decisions_;
+  prometheus::Family<prometheus::Counter>* would_deny_;
+  prometheus::Family<prometheus::Counter>* reloads_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_children_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, prometheus::Counter*> decision_children_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace quotad
+
+#endif  // QUOTAD_OBSERVABILITY_METRICS_H_
