@@ -4,10 +4,17 @@
 //   quotactl --target=... check  --ip=... [--json]
 //   quotactl --target=... refund --request-id=...
 //
+// Admin commands talk to the node's admin listener (--target=HOST:ADMIN_PORT)
+// with a bearer token (--admin-token-file):
+//   override set|delete|list, ban, unban, usage, reset, policy show|reload,
+//   cluster status, stats, audit.   "quotactl COMMAND --help" explains each.
+//
 // Flag names accept dashes or underscores. Exit status: 0 when the call
 // succeeded (whatever the decision), 1 on RPC errors, 2 on usage errors.
 // Commands live in one table so the admin commands slot in beside these.
 #include <cstdio>
+#include <fstream>
+#include <iomanip>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -21,6 +28,8 @@
 #include "absl/time/time.h"
 #include "client/quota_client.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "quotad/v1/admin.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "quotad address host:port");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "per-call deadline");
@@ -33,6 +42,14 @@ ABSL_FLAG(std::string, integration_tier, "", "registered integration tier (name 
 ABSL_FLAG(std::string, service, "", "measurement service, e.g. ndt/ndt7");
 ABSL_FLAG(int64_t, cost, 0, "units to charge (0 = server default of 1)");
 ABSL_FLAG(std::string, request_id, "", "idempotency key");
+ABSL_FLAG(std::string, admin_token_file, "", "file with the admin bearer token (admin commands)");
+ABSL_FLAG(std::string, prefix, "", "address prefix (CIDR) to match, e.g. 203.0.113.0/24");
+ABSL_FLAG(std::string, tier, "", "tier name (override set; filter for override list)");
+ABSL_FLAG(int64_t, daily_limit, 0, "custom per-client daily limit for an override (0 = tier's)");
+ABSL_FLAG(std::string, for, "", "how long an override or ban lasts, e.g. 24h (empty = permanent)");
+ABSL_FLAG(std::string, reason, "", "free-text reason recorded with an override or ban");
+ABSL_FLAG(std::string, id, "", "override id (override delete), e.g. cidr/203.0.113.0/24");
+ABSL_FLAG(int32_t, limit, 0, "how many audit entries (default 100)");
 
 namespace quotad {
 namespace {
@@ -42,8 +59,9 @@ constexpr int kExitRpcError = 1;
 constexpr int kExitUsage = 2;
 
 struct Command {
-  std::string name;
+  std::string name;  // one or two words, e.g. "override set"
   std::string help;
+  std::string flags;  // the flags it takes, for --help
   std::function<int()> run;
 };
 
@@ -140,11 +158,346 @@ int RunRefund() {
   return kExitOk;
 }
 
+// ---- admin commands ----
+
+struct AdminCall {
+  std::unique_ptr<v1::AdminService::Stub> stub;
+  std::string token;
+  // A fresh context with the deadline and the bearer token.
+  std::unique_ptr<grpc::ClientContext> Context() const {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_timeout)));
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    return ctx;
+  }
+};
+
+absl::StatusOr<AdminCall> MakeAdmin() {
+  AdminCall call;
+  const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in || !std::getline(in, call.token)) {
+      return absl::InvalidArgumentError(absl::StrCat("--admin-token-file: cannot read ", path));
+    }
+    while (!call.token.empty() && (call.token.back() == '\n' || call.token.back() == ' ' ||
+                                   call.token.back() == '\r')) {
+      call.token.pop_back();
+    }
+  }
+  call.stub = v1::AdminService::NewStub(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+  return call;
+}
+
+int GrpcError(const grpc::Status& s) {
+  return RpcError(absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
+}
+
+std::string FormatTs(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return "-";
+  return FormatTimestamp(ts);
+}
+
+// Exactly one of --ip, --prefix, --client-name, --integration-id, --user-agent.
+absl::StatusOr<v1::Match> MatchFromFlags() {
+  v1::Match m;
+  int n = 0;
+  if (!absl::GetFlag(FLAGS_ip).empty()) m.set_ip(absl::GetFlag(FLAGS_ip)), ++n;
+  if (!absl::GetFlag(FLAGS_prefix).empty()) m.set_cidr(absl::GetFlag(FLAGS_prefix)), ++n;
+  if (!absl::GetFlag(FLAGS_client_name).empty()) m.set_client_name(absl::GetFlag(FLAGS_client_name)), ++n;
+  if (!absl::GetFlag(FLAGS_integration_id).empty()) {
+    m.set_integration_id(absl::GetFlag(FLAGS_integration_id));
+    ++n;
+  }
+  if (!absl::GetFlag(FLAGS_user_agent).empty()) {
+    m.set_user_agent_regex(absl::GetFlag(FLAGS_user_agent));
+    ++n;
+  }
+  if (n != 1) {
+    return absl::InvalidArgumentError(
+        "give exactly one of --ip, --prefix, --client-name, --integration-id, --user-agent");
+  }
+  return m;
+}
+
+void PrintOverrides(const std::vector<v1::Override>& list) {
+  std::cout << std::left << std::setw(36) << "ID" << std::setw(16) << "TIER" << std::setw(7)
+            << "LIMIT" << std::setw(22) << "EXPIRES" << "REASON\n";
+  for (const auto& o : list) {
+    std::cout << std::setw(36) << o.id() << std::setw(16) << o.tier() << std::setw(7)
+              << (o.daily_limit() > 0 ? std::to_string(o.daily_limit()) : "-") << std::setw(22)
+              << (o.has_expires_at() ? FormatTs(o.expires_at()) : "never") << o.reason() << "\n";
+  }
+}
+
+int SetOverride(const std::string& tier) {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  auto match = MatchFromFlags();
+  if (!match.ok()) return Usage(std::string(match.status().message()));
+  v1::SetOverrideRequest req;
+  *req.mutable_match() = *match;
+  req.set_tier(tier);
+  req.set_daily_limit(absl::GetFlag(FLAGS_daily_limit));
+  req.set_reason(absl::GetFlag(FLAGS_reason));
+  if (const std::string d = absl::GetFlag(FLAGS_for); !d.empty()) {
+    absl::Duration ttl;
+    if (!absl::ParseDuration(d, &ttl)) return Usage("--for: not a duration (e.g. 24h, 90m)");
+    req.mutable_ttl()->set_seconds(absl::ToInt64Seconds(ttl));
+    req.mutable_ttl()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(ttl - absl::Seconds(absl::ToInt64Seconds(ttl)))));
+  }
+  v1::Override resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->SetOverride(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+  } else {
+    PrintOverrides({resp});
+  }
+  return kExitOk;
+}
+
+int DeleteOverride(const std::string& id) {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::DeleteOverrideRequest req;
+  req.set_id(id);
+  v1::DeleteOverrideResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->DeleteOverride(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+  } else {
+    std::cout << "deleted " << id << "\n";
+  }
+  return kExitOk;
+}
+
+int ListOverrides(const std::string& tier) {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::ListOverridesRequest req;
+  req.set_tier(tier);
+  v1::ListOverridesResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->ListOverrides(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+  } else {
+    PrintOverrides({resp.overrides().begin(), resp.overrides().end()});
+  }
+  return kExitOk;
+}
+
+int Unban() {
+  auto match = MatchFromFlags();
+  if (!match.ok()) return Usage(std::string(match.status().message()));
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::DeleteOverrideRequest req;
+  *req.mutable_match() = *match;  // the server derives the canonical id
+  v1::DeleteOverrideResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->DeleteOverride(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+  } else {
+    std::cout << "ban lifted\n";
+  }
+  return kExitOk;
+}
+
+v1::UsageRequest UsageFromFlags() {
+  v1::UsageRequest req;
+  req.set_ip(absl::GetFlag(FLAGS_ip));
+  req.set_user_agent(absl::GetFlag(FLAGS_user_agent));
+  req.set_client_name(absl::GetFlag(FLAGS_client_name));
+  req.set_integration_id(absl::GetFlag(FLAGS_integration_id));
+  req.set_integration_tier(absl::GetFlag(FLAGS_integration_tier));
+  return req;
+}
+
+int RunUsage() {
+  if (absl::GetFlag(FLAGS_ip).empty()) return Usage("--ip is required");
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::UsageResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->GetUsage(ctx.get(), UsageFromFlags(), &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return kExitOk;
+  }
+  std::cout << "tier: " << resp.tier() << " (via " << resp.tier_source()
+            << (resp.override_id().empty() ? "" : " " + resp.override_id()) << ")\n";
+  std::cout << std::left << std::setw(20) << "LIMIT" << std::setw(8) << "USED" << std::setw(8)
+            << "OF" << std::setw(11) << "REMAINING" << std::setw(22) << "FREES AT" << "BY REGION\n";
+  for (const auto& l : resp.limits()) {
+    std::string regions;
+    for (const auto& r : l.regions()) absl::StrAppend(&regions, r.region(), "=", r.used(), " ");
+    std::cout << std::setw(20) << l.status().name() << std::setw(8) << l.status().used()
+              << std::setw(8) << l.status().limit() << std::setw(11) << l.status().remaining()
+              << std::setw(22) << FormatTs(l.status().reset_time()) << regions << "\n";
+  }
+  std::cout << "decision now: ";
+  PrintDecision(resp.decision());
+  return kExitOk;
+}
+
+int RunReset() {
+  if (absl::GetFlag(FLAGS_ip).empty()) return Usage("--ip is required");
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::ResetUsageResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->ResetUsage(ctx.get(), UsageFromFlags(), &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+  } else {
+    std::cout << "cleared " << resp.cleared() << " tests from the client's counters\n";
+  }
+  return kExitOk;
+}
+
+int RunPolicy(bool reload) {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::GetPolicyResponse resp;
+  auto ctx = admin->Context();
+  grpc::Status s = reload ? admin->stub->ReloadPolicy(ctx.get(), v1::ReloadPolicyRequest(), &resp)
+                          : admin->stub->GetPolicy(ctx.get(), v1::GetPolicyRequest(), &resp);
+  if (!s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+  } else {
+    if (reload) std::cout << "# reloaded\n";
+    std::cout << "# " << resp.path() << " (loaded " << FormatTs(resp.loaded_at()) << ")\n"
+              << resp.textproto();
+  }
+  return kExitOk;
+}
+
+int RunClusterStatus() {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::ClusterStatusResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->ClusterStatus(ctx.get(), v1::ClusterStatusRequest(), &resp); !s.ok()) {
+    return GrpcError(s);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return kExitOk;
+  }
+  std::cout << std::left << std::setw(10) << "NODE" << std::setw(16) << "REGION" << std::setw(6)
+            << "UP" << std::setw(22) << "LAST CONTACT" << std::setw(10) << "LAG" << std::setw(9)
+            << "VERSION" << "PENDING/ERRORS\n";
+  auto row = [](const v1::NodeStatus& n, bool self) {
+    std::cout << std::setw(10) << (n.node_id() + (self ? "*" : "")) << std::setw(16) << n.region()
+              << std::setw(6) << (n.up() ? "up" : "DOWN") << std::setw(22) << FormatTs(n.last_contact())
+              << std::setw(10)
+              << absl::StrCat(n.replication_lag().seconds() * 1000 + n.replication_lag().nanos() / 1000000, "ms")
+              << std::setw(9) << n.version() << n.pending_slots() << "/" << n.errors() << "\n";
+  };
+  row(resp.self(), true);
+  for (const auto& p : resp.peers()) row(p, false);
+  return kExitOk;
+}
+
+int RunStats() {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::StatsResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->GetStats(ctx.get(), v1::GetStatsRequest(), &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return kExitOk;
+  }
+  std::cout << "node " << resp.node_id() << " (" << resp.region() << ")\n\n";
+  std::cout << std::left << std::setw(16) << "TIER" << std::setw(28) << "REASON" << std::setw(8)
+            << "SHADOW" << std::setw(10) << "1m" << std::setw(10) << "1h" << "1d\n";
+  for (const auto& d : resp.decisions()) {
+    std::cout << std::setw(16) << d.tier() << std::setw(28) << v1::Reason_Name(d.reason()) << std::setw(8)
+              << (d.shadow() ? "yes" : "") << std::setw(10) << d.last_minute() << std::setw(10)
+              << d.last_hour() << d.last_day() << "\n";
+  }
+  std::cout << "\nclients by tests used in the last 24h:\n";
+  for (const auto& b : resp.usage_distribution()) {
+    std::cout << "  " << std::setw(6) << b.tests() << b.clients() << "\n";
+  }
+  std::cout << "\ntop integrations by tests (tests/denials):\n";
+  for (const auto& i : resp.top_by_tests()) {
+    std::cout << "  " << std::setw(30) << i.integration() << i.tests() << "/" << i.denials() << "\n";
+  }
+  std::cout << "\ntop integrations by denials:\n";
+  for (const auto& i : resp.top_by_denials()) {
+    std::cout << "  " << std::setw(30) << i.integration() << i.denials() << "\n";
+  }
+  return kExitOk;
+}
+
+int RunAudit() {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  v1::ListAuditRequest req;
+  req.set_limit(static_cast<uint32_t>(std::max(0, absl::GetFlag(FLAGS_limit))));
+  v1::ListAuditResponse resp;
+  auto ctx = admin->Context();
+  if (auto s = admin->stub->ListAudit(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return kExitOk;
+  }
+  std::cout << std::left << std::setw(22) << "TIME" << std::setw(16) << "METHOD" << std::setw(5)
+            << "OK" << std::setw(40) << "TARGET" << "ACTOR\n";
+  for (const auto& e : resp.entries()) {
+    std::cout << std::setw(22) << FormatTs(e.time()) << std::setw(16) << e.method() << std::setw(5)
+              << (e.ok() ? "ok" : "FAIL") << std::setw(40) << e.target() << e.actor() << "\n";
+  }
+  return kExitOk;
+}
+
+constexpr char kMatchFlags[] =
+    "one of --ip, --prefix=CIDR, --client-name, --integration-id, --user-agent=REGEX";
+
 std::vector<Command> Commands() {
   return {
-      {"acquire", "decide and charge one test (--ip required)", [] { return RunDecision(true); }},
-      {"check", "decide without charging (--ip required)", [] { return RunDecision(false); }},
-      {"refund", "give back an Acquire by --request-id", [] { return RunRefund(); }},
+      {"acquire", "decide and charge one test",
+       "--ip (required), --user-agent, --client-name, --integration-id, --integration-tier, "
+       "--service, --cost, --request-id, --json",
+       [] { return RunDecision(true); }},
+      {"check", "decide without charging", "same as acquire", [] { return RunDecision(false); }},
+      {"refund", "give back an Acquire", "--request-id (required), --json", [] { return RunRefund(); }},
+      {"override set", "assign a tier (and optional custom limit) to clients",
+       absl::StrCat(kMatchFlags, "; --tier (required), --daily-limit, --for=DURATION, --reason"),
+       [] { return SetOverride(absl::GetFlag(FLAGS_tier)); }},
+      {"override delete", "remove an override by id", "--id (from override list)",
+       [] {
+         if (absl::GetFlag(FLAGS_id).empty()) return Usage("--id is required");
+         return DeleteOverride(absl::GetFlag(FLAGS_id));
+       }},
+      {"override list", "list live overrides and bans", "--tier (filter), --json",
+       [] { return ListOverrides(absl::GetFlag(FLAGS_tier)); }},
+      {"ban", "ban clients, temporarily (--for) or for good",
+       absl::StrCat(kMatchFlags, "; --for=DURATION, --reason"), [] { return SetOverride("banned"); }},
+      {"unban", "lift a ban", kMatchFlags, [] { return Unban(); }},
+      {"usage", "why is this client refused? limits, usage per region, decision",
+       "--ip (required), --user-agent, --client-name, --integration-id, --integration-tier, --json",
+       [] { return RunUsage(); }},
+      {"reset", "clear a client's daily counter in every region (audited)",
+       "--ip (required), --user-agent, --client-name, --integration-id", [] { return RunReset(); }},
+      {"policy show", "print the serving policy", "--json", [] { return RunPolicy(false); }},
+      {"policy reload", "re-read the policy file (rejected with line and field if invalid)", "",
+       [] { return RunPolicy(true); }},
+      {"cluster status", "this node and each peer: region, up/down, lag, version", "--json",
+       [] { return RunClusterStatus(); }},
+      {"stats", "decisions per tier and reason, usage distribution, top integrations", "--json",
+       [] { return RunStats(); }},
+      {"audit", "recent admin changes, newest first", "--limit, --json", [] { return RunAudit(); }},
   };
 }
 
@@ -169,19 +522,48 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using quotad::Commands;
-  std::string usage = "quotactl [--target=HOST:PORT] COMMAND [flags]\n\nCommands:\n";
+  std::string usage =
+      "quotactl [--target=HOST:PORT] COMMAND [flags]   (admin commands: --target=HOST:ADMIN_PORT "
+      "--admin-token-file=F)\n\nCommands:\n";
   for (const auto& c : Commands()) absl::StrAppend(&usage, "  ", c.name, "\t", c.help, "\n");
+  absl::StrAppend(&usage, "\n'quotactl COMMAND --help' shows a command's flags.");
   absl::SetProgramUsageMessage(usage);
 
   std::vector<std::string> args = quotad::NormalizeFlagNames(argc, argv);
+  // "quotactl COMMAND --help": the command's own help instead of every flag.
+  bool command_help = false;
   std::vector<char*> cargs;
-  for (auto& a : args) cargs.push_back(a.data());
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--help" || args[i] == "-h") && i > 1 && args[1].rfind("--", 0) != 0) {
+      command_help = true;
+      continue;
+    }
+    cargs.push_back(args[i].data());
+  }
   std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
   if (rest.size() < 2) return quotad::Usage("missing command");
-  if (rest.size() > 2) return quotad::Usage(absl::StrCat("unexpected argument '", rest[2], "'"));
-  const std::string name = rest[1];
+  std::string name = rest[1];
+  size_t consumed = 2;
+  if (rest.size() >= 3) {
+    const std::string two = absl::StrCat(rest[1], " ", rest[2]);
+    for (const auto& c : Commands()) {
+      if (c.name == two) {
+        name = two;
+        consumed = 3;
+      }
+    }
+  }
+  if (rest.size() > consumed) {
+    return quotad::Usage(absl::StrCat("unexpected argument '", rest[consumed], "'"));
+  }
   for (const auto& c : Commands()) {
-    if (c.name == name) return c.run();
+    if (c.name != name) continue;
+    if (command_help) {
+      std::cout << "quotactl " << c.name << ": " << c.help << "\n  flags: "
+                << (c.flags.empty() ? "none" : c.flags) << "\n";
+      return 0;
+    }
+    return c.run();
   }
   return quotad::Usage(absl::StrCat("unknown command '", name, "'"));
 }

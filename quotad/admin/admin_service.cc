@@ -201,16 +201,20 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
                                                            v1::DeleteOverrideResponse* resp) {
   using R = absl::StatusOr<v1::DeleteOverrideResponse>;
   if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  std::string id = req->id();
   R result = [&]() -> R {
-    if (req->id().empty()) return absl::InvalidArgumentError("id: required");
-    if (req->id().size() > 2048) return absl::InvalidArgumentError("id: too long");
-    QUOTAD_ASSIGN_OR_RETURN(bool deleted, deps_.overrides->Delete(req->id()));
-    if (!deleted) return absl::NotFoundError(absl::StrCat("id: no override '", req->id(), "'"));
+    if (id.empty()) {
+      if (!req->has_match()) return absl::InvalidArgumentError("id: give an id or a match");
+      QUOTAD_ASSIGN_OR_RETURN(id, OverrideStore::IdFor(req->match()));
+    }
+    if (id.size() > 2048) return absl::InvalidArgumentError("id: too long");
+    QUOTAD_ASSIGN_OR_RETURN(bool deleted, deps_.overrides->Delete(id));
+    if (!deleted) return absl::NotFoundError(absl::StrCat("id: no override '", id, "'"));
     v1::DeleteOverrideResponse r;
     r.set_deleted(true);
     return r;
   }();
-  Audit(ctx, "DeleteOverride", req->id(), ToJson(*req), result.status());
+  Audit(ctx, "DeleteOverride", id, ToJson(*req), result.status());
   return Finish(ctx, std::move(result), resp);
 }
 
