@@ -237,6 +237,50 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
   EXPECT_TRUE(c.Client(0).Acquire(Client("192.0.2.1"))->allowed());
 }
 
+TEST_F(ClusterTest, ABanSetInOneRegionAppliesInEveryRegion) {
+  Cluster c(dir_, 3, kGossipInterval);
+  ASSERT_TRUE(c.StartAll().ok());
+  auto admin = testing::RunCommand(
+      QUOTACTL_BINARY, {"--target=" + c.node(0).admin_target(),
+                        "--admin-token-file=" + c.node(0).admin_token_file(), "ban",
+                        "--prefix=203.0.113.0/24", "--for=1h", "--reason=abuse"});
+  ASSERT_EQ(admin.exit_code, 0) << admin.err;
+  const auto req = Client("203.0.113.50");
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  bool everywhere = false;
+  while (!everywhere && absl::Now() < deadline) {
+    everywhere = true;
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Client(i).Check(req);
+      everywhere &= r.ok() && r->reason() == v1::REASON_BANNED;
+    }
+    if (!everywhere) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(everywhere);
+  // Cluster status from another region names every peer, up, with its region.
+  auto status = testing::RunCommand(
+      QUOTACTL_BINARY, {"--target=" + c.node(2).admin_target(),
+                        "--admin-token-file=" + c.node(2).admin_token_file(), "cluster", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, ::testing::HasSubstr("region-n1"));
+  EXPECT_THAT(status.out, ::testing::HasSubstr("region-n2"));
+  EXPECT_THAT(status.out, ::testing::Not(::testing::HasSubstr("DOWN")));
+  // Lifting it in a third region lifts it everywhere.
+  auto unban = testing::RunCommand(
+      QUOTACTL_BINARY, {"--target=" + c.node(1).admin_target(),
+                        "--admin-token-file=" + c.node(1).admin_token_file(), "unban",
+                        "--prefix=203.0.113.0/24"});
+  ASSERT_EQ(unban.exit_code, 0) << unban.err;
+  const absl::Time deadline2 = absl::Now() + absl::Seconds(10);
+  bool lifted = false;
+  while (!lifted && absl::Now() < deadline2) {
+    lifted = true;
+    for (int i = 0; i < 3; ++i) lifted &= c.Client(i).Check(req)->allowed();
+    if (!lifted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(lifted);
+}
+
 // Overshoot: one client alternating regions faster than gossip converges.
 // Bound (docs/consistency.md): a node decides on a view at most
 // L = 2*T_gossip + 2*d (+ processing slack) old, so with total request rate R
