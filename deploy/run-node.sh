@@ -19,6 +19,9 @@ Call it from another terminal:
   $QUOTACTL --target=127.0.0.1:$PORT acquire --ip=192.0.2.7 --user-agent=ndt7-js/0.1 --service=ndt/ndt7
   $QUOTACTL --target=127.0.0.1:$PORT check --ip=192.0.2.7 --user-agent=ndt7-js/0.1 --json
 
+Admin (port 50052, token in $DATA_DIR/admin.token), e.g.:
+  $QUOTACTL --target=127.0.0.1:50052 --admin-token-file=$DATA_DIR/admin.token usage --ip=192.0.2.7 --user-agent=ndt7-js/0.1
+Metrics: http://127.0.0.1:9464/metrics
 Reload the policy with: kill -HUP \$(pgrep -x quotad)     Stop with Ctrl-C.
 
 MSG
@@ -26,4 +29,5 @@ exec "$ROOT/build/quotad/server/quotad" \
   --listen="127.0.0.1:$PORT" \
   --data_dir="$DATA_DIR" \
   --policy="$ROOT/deploy/policy/aup.textproto" \
+  --admin_listen=127.0.0.1:50052 --metrics_listen=127.0.0.1:9464 \
   --node_id=local-1 --region=local "$@"

@@ -17,6 +17,9 @@ fi
 mkdir -p "$DIR"
 REGIONS=(eu-central ap-southeast us-east sa-east af-south eu-north us-west ap-northeast me-central)
 KEY="$DIR/identity.key"
+if [ ! -f "$DIR/admin.token" ]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DIR/admin.token")
+fi
 if [ ! -f "$KEY" ]; then
   head -c 32 /dev/urandom > "$KEY.tmp" && chmod 600 "$KEY.tmp" && mv "$KEY.tmp" "$KEY"
 fi
@@ -32,16 +35,20 @@ for i in $(seq 1 "$N"); do
   done
   "$ROOT/build/quotad/server/quotad" \
     --listen="127.0.0.1:$((BASE_PORT + i - 1))" --data_dir="$DIR/n$i" \
+    --admin_listen="127.0.0.1:$((BASE_PORT + 100 + i - 1))" --admin_token_file="$DIR/admin.token" \
+    --metrics_listen="127.0.0.1:$((BASE_PORT + 200 + i - 1))" \
     --policy="$ROOT/deploy/policy/aup.textproto" --hash_key_file="$KEY" \
     --node_id="n$i" --region="${REGIONS[$((i - 1))]}" --peers="$peers" \
     --startup_sync_timeout=1s </dev/null >>"$DIR/n$i.log" 2>&1 &
   echo $! > "$DIR/n$i.pid"
-  echo "n$i (${REGIONS[$((i - 1))]}) on 127.0.0.1:$((BASE_PORT + i - 1)), log $DIR/n$i.log"
+  echo "n$i (${REGIONS[$((i - 1))]}) on 127.0.0.1:$((BASE_PORT + i - 1)), admin :$((BASE_PORT + 100 + i - 1)), metrics :$((BASE_PORT + 200 + i - 1)), log $DIR/n$i.log"
 done
 cat <<MSG
 
 Charge in one region, read in another:
   $ROOT/build/client/quotactl --target=127.0.0.1:$BASE_PORT acquire --ip=192.0.2.7 --user-agent=demo
   $ROOT/build/client/quotactl --target=127.0.0.1:$((BASE_PORT + 1)) check --ip=192.0.2.7 --user-agent=demo
+Cluster status (shared admin token):
+  $ROOT/build/client/quotactl --target=127.0.0.1:$((BASE_PORT + 100)) --admin-token-file=$DIR/admin.token cluster status
 Stop: $ROOT/deploy/local/stop-cluster.sh
 MSG

@@ -60,6 +60,18 @@ Metrics::Metrics()
                   .Name("quotad_policy_reloads_total")
                   .Help("Policy reloads by result")
                   .Register(*registry_);
+  reloads_->Add({{"result", "success"}});
+  reloads_->Add({{"result", "failure"}});
+}
+
+void Metrics::DeclareTiers(const std::vector<std::string>& tiers) {
+  for (const std::string& tier : tiers) {
+    for (v1::Reason reason : {v1::REASON_DAILY_LIMIT, v1::REASON_GROUP_LIMIT,
+                              v1::REASON_INTEGRATION_LIMIT, v1::REASON_BURST_LIMIT,
+                              v1::REASON_BANNED}) {
+      would_deny_->Add({{"tier", tier}, {"reason", v1::Reason_Name(reason)}});
+    }
+  }
 }
 
 Metrics::~Metrics() = default;

@@ -45,6 +45,9 @@ class Metrics {
   void ObserveRpc(const std::string& rpc, const std::string& code, absl::Duration latency);
   void CountDecision(const std::string& tier, v1::Reason reason, bool shadow);
   void CountPolicyReload(bool ok);
+  // Creates the per-tier shadow-mode series at zero so dashboards show them
+  // before the first event. Call at start and after each policy reload.
+  void DeclareTiers(const std::vector<std::string>& tiers);
   // Registers a gauge family whose samples are computed at each scrape.
   void AddGauge(const std::string& name, const std::string& help, GaugeFn fn);
 

@@ -143,6 +143,12 @@ int Run() {
   if (!policy.ok()) return Fail(absl::StrCat("bad policy: ", policy.status().message()));
   PolicyHolder policy_holder(*policy);
   Metrics metrics;
+  auto tier_names = [](const CompiledPolicy& p) {
+    std::vector<std::string> names;
+    for (const auto& t : p.tiers()) names.push_back(t.name);
+    return names;
+  };
+  metrics.DeclareTiers(tier_names(**policy));
 
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
@@ -216,6 +222,7 @@ int Run() {
       return next.status();
     }
     policy_holder.Set(*next);
+    metrics.DeclareTiers(tier_names(**next));
     (*store)->SetRetentionHours((*next)->retention_hours());
     QUOTAD_LOG(INFO) << "policy reloaded from " << policy_path;
     return absl::OkStatus();

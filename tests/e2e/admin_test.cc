@@ -8,6 +8,7 @@
 #include <regex>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -398,6 +399,21 @@ TEST_F(AdminTest, MetricsAreScrapedAndParse) {
   EXPECT_EQ((values[R"(quotad_rpc_duration_seconds_count{code="OK",rpc="Acquire"})"]), 4);
   EXPECT_TRUE(values.count(R"(quotad_rocksdb_bytes{kind="memtable"})"));
   EXPECT_THAT(body, Not(HasSubstr("192.0.2.60")));
+  // Every metric the Grafana dashboard queries is one quotad exports.
+  const std::string dashboard = ReadFile(QUOTAD_SOURCE_DIR "/deploy/grafana/quotad-dashboard.json");
+  const std::regex metric_name("quotad_[a-z_]+");
+  int referenced = 0;
+  for (auto it = std::sregex_iterator(dashboard.begin(), dashboard.end(), metric_name);
+       it != std::sregex_iterator(); ++it) {
+    std::string name = it->str();
+    for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+      if (absl::EndsWith(name, suffix)) name.resize(name.size() - strlen(suffix));
+    }
+    if (name == "quotad_overview") continue;  // the dashboard's uid
+    EXPECT_THAT(body, HasSubstr("# TYPE " + name + " ")) << name;
+    ++referenced;
+  }
+  EXPECT_GT(referenced, 8);
 }
 
 }  // namespace
