@@ -347,6 +347,19 @@ TEST_F(AdminTest, PolicyShowAndReloadValidateBeforeSwapping) {
   EXPECT_THAT(audit.out, HasSubstr("FAIL"));
 }
 
+TEST_F(AdminTest, EveryCommandHasHelp) {
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"acquire"}, {"check"}, {"refund"}, {"override", "set"},
+        {"override", "delete"}, {"override", "list"}, {"ban"}, {"unban"}, {"usage"}, {"reset"},
+        {"policy", "show"}, {"policy", "reload"}, {"cluster", "status"}, {"stats"}, {"audit"}}) {
+    cmd.push_back("--help");
+    auto r = RunCommand(QUOTACTL_BINARY, cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd[0];
+    EXPECT_THAT(r.out, HasSubstr("quotactl " + cmd[0])) << cmd[0];
+    EXPECT_THAT(r.out, HasSubstr("flags:")) << cmd[0];
+  }
+}
+
 // Minimal HTTP/1.0 GET on loopback.
 std::string HttpGet(int port, const std::string& path) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
