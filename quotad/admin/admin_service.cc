@@ -19,21 +19,14 @@
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/policy/window.h"
+#include "quotad/rpc/unary.h"
 
 namespace quotad {
 namespace {
 
 constexpr size_t kMaxReasonBytes = 1024;
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  out->set_seconds(micros / 1000000);
-  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
+using rpc::SetTimestamp;
 
 std::string ToJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions options;
@@ -41,20 +34,6 @@ std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
   if (!google::protobuf::util::MessageToJsonString(m, &out, options).ok()) return "{}";
   return out;
-}
-
-template <typename Response>
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, absl::StatusOr<Response> result,
-                                 Response* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!result.ok()) {
-    reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
-                                 std::string(result.status().message())));
-  } else {
-    *response = std::move(*result);
-    reactor->Finish(grpc::Status::OK);
-  }
-  return reactor;
 }
 
 v1::AcquireRequest ToAcquire(const v1::UsageRequest& req) {
@@ -175,7 +154,7 @@ absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverri
   o.set_created_on_node(deps_.node_id);
   SetTimestamp(now, o.mutable_created_at());
   if (req.has_expires_at()) {
-    if (FromProto(req.expires_at()) <= now) {
+    if (rpc::FromTimestamp(req.expires_at()) <= now) {
       return absl::InvalidArgumentError("expires_at: in the past");
     }
     *o.mutable_expires_at() = req.expires_at();
@@ -190,17 +169,17 @@ absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverri
 grpc::ServerUnaryReactor* AdminServiceImpl::SetOverride(grpc::CallbackServerContext* ctx,
                                                         const v1::SetOverrideRequest* req,
                                                         v1::Override* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, absl::StatusOr<v1::Override>(s), resp);
+  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, absl::StatusOr<v1::Override>(s), resp);
   auto result = DoSetOverride(*req, absl::StrCat("admin-token@", ctx->peer()));
   Audit(ctx, "SetOverride", result.ok() ? result->id() : "", ToJson(*req), result.status());
-  return Finish(ctx, std::move(result), resp);
+  return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerContext* ctx,
                                                            const v1::DeleteOverrideRequest* req,
                                                            v1::DeleteOverrideResponse* resp) {
   using R = absl::StatusOr<v1::DeleteOverrideResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
   std::string id = req->id();
   R result = [&]() -> R {
     if (id.empty()) {
@@ -215,21 +194,21 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
     return r;
   }();
   Audit(ctx, "DeleteOverride", id, ToJson(*req), result.status());
-  return Finish(ctx, std::move(result), resp);
+  return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListOverrides(grpc::CallbackServerContext* ctx,
                                                           const v1::ListOverridesRequest* req,
                                                           v1::ListOverridesResponse* resp) {
   using R = absl::StatusOr<v1::ListOverridesResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
   R result = [&]() -> R {
     QUOTAD_ASSIGN_OR_RETURN(auto list, deps_.overrides->List(req->tier()));
     v1::ListOverridesResponse r;
     for (auto& o : list) *r.add_overrides() = std::move(o);
     return r;
   }();
-  return Finish(ctx, std::move(result), resp);
+  return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
 absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRequest& req) {
@@ -286,9 +265,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetUsage(grpc::CallbackServerContext
                                                      const v1::UsageRequest* req,
                                                      v1::UsageResponse* resp) {
   if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return Finish(ctx, absl::StatusOr<v1::UsageResponse>(s), resp);
+    return rpc::FinishUnary(ctx, absl::StatusOr<v1::UsageResponse>(s), resp);
   }
-  return Finish(ctx, DoGetUsage(*req), resp);
+  return rpc::FinishUnary(ctx, DoGetUsage(*req), resp);
 }
 
 absl::StatusOr<v1::ResetUsageResponse> AdminServiceImpl::DoResetUsage(const v1::UsageRequest& req) {
@@ -306,7 +285,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ResetUsage(grpc::CallbackServerConte
                                                        const v1::UsageRequest* req,
                                                        v1::ResetUsageResponse* resp) {
   if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return Finish(ctx, absl::StatusOr<v1::ResetUsageResponse>(s), resp);
+    return rpc::FinishUnary(ctx, absl::StatusOr<v1::ResetUsageResponse>(s), resp);
   }
   auto result = DoResetUsage(*req);
   // The audit names the client by its keyed hash only.
@@ -316,7 +295,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ResetUsage(grpc::CallbackServerConte
   }
   Audit(ctx, "ResetUsage", target,
         result.ok() ? absl::StrCat("{\"cleared\":", result->cleared(), "}") : "{}", result.status());
-  return Finish(ctx, std::move(result), resp);
+  return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
 absl::StatusOr<v1::GetPolicyResponse> AdminServiceImpl::DoGetPolicy() {
@@ -334,21 +313,21 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(grpc::CallbackServerContex
                                                       const v1::GetPolicyRequest*,
                                                       v1::GetPolicyResponse* resp) {
   if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return Finish(ctx, absl::StatusOr<v1::GetPolicyResponse>(s), resp);
+    return rpc::FinishUnary(ctx, absl::StatusOr<v1::GetPolicyResponse>(s), resp);
   }
-  return Finish(ctx, DoGetPolicy(), resp);
+  return rpc::FinishUnary(ctx, DoGetPolicy(), resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ReloadPolicy(grpc::CallbackServerContext* ctx,
                                                          const v1::ReloadPolicyRequest*,
                                                          v1::GetPolicyResponse* resp) {
   using R = absl::StatusOr<v1::GetPolicyResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
   absl::Status reloaded = deps_.reload_policy();
   if (reloaded.ok()) policy_loaded_at_ = absl::Now();
   Audit(ctx, "ReloadPolicy", deps_.policy_path, "{}", reloaded);
-  if (!reloaded.ok()) return Finish(ctx, R(reloaded), resp);
-  return Finish(ctx, DoGetPolicy(), resp);
+  if (!reloaded.ok()) return rpc::FinishUnary(ctx, R(reloaded), resp);
+  return rpc::FinishUnary(ctx, DoGetPolicy(), resp);
 }
 
 absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
@@ -391,16 +370,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ClusterStatus(grpc::CallbackServerCo
                                                           const v1::ClusterStatusRequest*,
                                                           v1::ClusterStatusResponse* resp) {
   if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return Finish(ctx, absl::StatusOr<v1::ClusterStatusResponse>(s), resp);
+    return rpc::FinishUnary(ctx, absl::StatusOr<v1::ClusterStatusResponse>(s), resp);
   }
-  return Finish(ctx, DoClusterStatus(), resp);
+  return rpc::FinishUnary(ctx, DoClusterStatus(), resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListAudit(grpc::CallbackServerContext* ctx,
                                                       const v1::ListAuditRequest* req,
                                                       v1::ListAuditResponse* resp) {
   using R = absl::StatusOr<v1::ListAuditResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return Finish(ctx, R(s), resp);
+  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
   R result = [&]() -> R {
     if (req->limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000");
     QUOTAD_ASSIGN_OR_RETURN(auto entries, deps_.audit->ListAudit(req->limit() == 0 ? 100 : req->limit()));
@@ -408,7 +387,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAudit(grpc::CallbackServerContex
     for (auto& e : entries) *r.add_entries() = std::move(e);
     return r;
   }();
-  return Finish(ctx, std::move(result), resp);
+  return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
 absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats() {
@@ -458,9 +437,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
                                                      const v1::GetStatsRequest*,
                                                      v1::StatsResponse* resp) {
   if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return Finish(ctx, absl::StatusOr<v1::StatsResponse>(s), resp);
+    return rpc::FinishUnary(ctx, absl::StatusOr<v1::StatsResponse>(s), resp);
   }
-  return Finish(ctx, DoGetStats(), resp);
+  return rpc::FinishUnary(ctx, DoGetStats(), resp);
 }
 
 }  // namespace quotad

@@ -11,22 +11,14 @@
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/policy/window.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/v1/storage.pb.h"
 
 namespace quotad {
 namespace {
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  out->set_seconds(micros / 1000000);
-  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  const int64_t micros = absl::ToInt64Microseconds(d);
-  out->set_seconds(micros / 1000000);
-  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
+using rpc::SetDuration;
+using rpc::SetTimestamp;
 
 uint64_t Load64(const IdentityHash& h) {
   uint64_t v;

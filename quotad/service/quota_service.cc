@@ -2,28 +2,11 @@
 
 #include <string>
 
+#include "quotad/rpc/unary.h"
+
 namespace quotad {
-namespace {
 
-template <typename Response>
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 absl::StatusOr<Response> result, Response* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!result.ok()) {
-    reactor->Finish(ToGrpcStatus(result.status()));
-  } else {
-    *response = std::move(*result);
-    reactor->Finish(grpc::Status::OK);
-  }
-  return reactor;
-}
-
-}  // namespace
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+grpc::Status ToGrpcStatus(const absl::Status& status) { return rpc::ToGrpcStatus(status); }
 
 void QuotaServiceImpl::Observe(const char* rpc, absl::Time start, const absl::Status& status,
                                const v1::AcquireRequest* request,
@@ -48,7 +31,7 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext*
   const absl::Time start = absl::Now();
   auto result = admission_->Acquire(*request);
   Observe("Acquire", start, result.status(), request, result.ok() ? &*result : nullptr);
-  return Finish(context, std::move(result), response);
+  return rpc::FinishUnary(context, std::move(result), response);
 }
 
 grpc::ServerUnaryReactor* QuotaServiceImpl::Check(grpc::CallbackServerContext* context,
@@ -57,7 +40,7 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Check(grpc::CallbackServerContext* c
   const absl::Time start = absl::Now();
   auto result = admission_->Check(*request);
   Observe("Check", start, result.status(), nullptr, nullptr);
-  return Finish(context, std::move(result), response);
+  return rpc::FinishUnary(context, std::move(result), response);
 }
 
 grpc::ServerUnaryReactor* QuotaServiceImpl::Refund(grpc::CallbackServerContext* context,
@@ -66,7 +49,7 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Refund(grpc::CallbackServerContext* 
   const absl::Time start = absl::Now();
   auto result = admission_->Refund(*request);
   Observe("Refund", start, result.status(), nullptr, nullptr);
-  return Finish(context, std::move(result), response);
+  return rpc::FinishUnary(context, std::move(result), response);
 }
 
 }  // namespace quotad
