@@ -58,6 +58,31 @@ class AdmissionController::ShardLocks {
   absl::InlinedVector<size_t, 4> indices_;
 };
 
+// Releases a reserved request_id and wakes waiting replays.
+class AdmissionController::InflightId {
+ public:
+  InflightId(Shard* shard, const IdentityHash& key) : shard_(shard), key_(key) {}
+  ~InflightId() {
+    absl::MutexLock lock(&shard_->mu);
+    shard_->inflight_ids.erase(key_);
+    shard_->cv.SignalAll();
+  }
+  InflightId(const InflightId&) = delete;
+  InflightId& operator=(const InflightId&) = delete;
+
+ private:
+  Shard* shard_;
+  IdentityHash key_;
+};
+
+namespace {
+absl::InlinedVector<size_t, 4> UniqueShards(absl::InlinedVector<size_t, 4> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+}  // namespace
+
 AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* policy,
                                          const IdentityHasher* hasher, Clock* clock,
                                          const OverrideSource* overrides,
@@ -102,7 +127,9 @@ absl::Status AdmissionController::LoadBuckets(const CounterId& id, absl::Time no
   }
   auto loaded = store_->ReadBuckets(id, min_hour);
   if (!loaded.ok()) return AsUnavailable(loaded.status());
-  if (shard.cache.size() >= max_entries_per_shard_) shard.cache.erase(shard.cache.begin());
+  if (shard.cache.size() >= max_entries_per_shard_ && shard.inflight_writes == 0) {
+    shard.cache.erase(shard.cache.begin());
+  }
   auto& entry = shard.cache[id];
   entry.assign(loaded->begin(), loaded->end());
   *out = entry;
@@ -226,15 +253,13 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
     idem_key = hasher_->Hash(IdentityDomain::kRequestId, {req.request_id});
   }
 
-  absl::InlinedVector<size_t, 4> shard_ids;
-  for (const LimitEval& l : limits) {
-    shard_ids.push_back(ShardOf(l.id));
-    if (l.legacy_id) shard_ids.push_back(ShardOf(*l.legacy_id));
-  }
-  if (idem_key) shard_ids.push_back(ShardOfKey(*idem_key));
-  ShardLocks locks(shards_.get(), std::move(shard_ids));
-
+  // 1. Reserve the request_id: a concurrent replay waits until this request
+  //    is decided and durable, then reads its stored answer.
+  std::optional<InflightId> inflight;
   if (idem_key) {
+    Shard& shard = shards_[ShardOfKey(*idem_key)];
+    absl::MutexLock lock(&shard.mu);
+    while (shard.inflight_ids.contains(*idem_key)) shard.cv.Wait(&shard.mu);
     auto stored = store_->GetIdempotency(*idem_key, now);
     if (!stored.ok()) return AsUnavailable(stored.status());
     if (stored->has_value()) {
@@ -246,7 +271,18 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
       replay.set_replayed(true);
       return replay;
     }
+    shard.inflight_ids.insert(*idem_key);
+    inflight.emplace(&shard, *idem_key);
   }
+
+  // 2. Decide under the counters' shard locks and reserve the charge.
+  absl::InlinedVector<size_t, 4> shard_ids;
+  for (const LimitEval& l : limits) {
+    shard_ids.push_back(ShardOf(l.id));
+    if (l.legacy_id) shard_ids.push_back(ShardOf(*l.legacy_id));
+  }
+  std::optional<ShardLocks> locks(std::in_place, shards_.get(), shard_ids);
+
   for (LimitEval& l : limits) {
     QUOTAD_RETURN_IF_ERROR(LoadBuckets(l.id, now, &l.buckets));
     if (l.legacy_id) {
@@ -372,6 +408,13 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
     SetTimestamp(next, resp.mutable_next_request());
   }
 
+  if (charged) {
+    for (const LimitEval& l : limits) UpdateCache(l.id, hour, cost);
+    for (size_t id : UniqueShards(shard_ids)) ++shards_[id].inflight_writes;
+  }
+  locks.reset();
+
+  // 3. Make it durable (outside the locks), then release the reservation.
   if (charge && (charged || idem_key)) {
     absl::InlinedVector<CounterDelta, 3> deltas;
     if (charged) {
@@ -395,18 +438,23 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
       put.expires = now + options_.idempotency_ttl;
       put.record = record.SerializeAsString();
     }
-    if (absl::Status s = store_->Commit(deltas, idem_key ? &put : nullptr); !s.ok()) {
-      if (burst_taken) burst_.Remove(now, cost);
-      QUOTAD_LOG(WARNING) << "commit failed: " << s;
-      return AsUnavailable(s);
-    }
+    const absl::Status committed = store_->Commit(deltas, idem_key ? &put : nullptr);
     if (charged) {
+      ShardLocks relock(shards_.get(), shard_ids);
+      for (size_t id : UniqueShards(shard_ids)) --shards_[id].inflight_writes;
+      if (!committed.ok()) {
+        for (const LimitEval& l : limits) UpdateCache(l.id, hour, -cost);
+      }
+    }
+    if (!committed.ok()) {
+      if (burst_taken) burst_.Remove(now, cost);
+      QUOTAD_LOG(WARNING) << "commit failed: " << committed;
+      return AsUnavailable(committed);
+    }
+    if (charged && listener_ != nullptr) {
       for (const LimitEval& l : limits) {
-        UpdateCache(l.id, hour, cost);
-        if (listener_ != nullptr) {
-          listener_->OnLocalSlotAdded(SlotKey{l.id, hour, store_->origin(), CountKind::kCharged},
-                                      static_cast<uint64_t>(cost));
-        }
+        listener_->OnLocalSlotAdded(SlotKey{l.id, hour, store_->origin(), CountKind::kCharged},
+                                    static_cast<uint64_t>(cost));
       }
     }
   }

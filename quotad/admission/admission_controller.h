@@ -2,10 +2,15 @@
 // applies, and charge them all together.
 //
 // Exactness on one node: each counter (and each idempotency key) maps to one
-// of N lock shards; a request locks the shards of all its counters in
-// ascending order, reads, decides, commits one WriteBatch, updates the cache
-// and unlocks. So 64 concurrent Acquires against a limit of 40 admit exactly
-// 40, and a request_id replayed concurrently is charged once.
+// of N lock shards. A request first reserves its request_id (a concurrent
+// replay waits for the first to finish), then locks the shards of all its
+// counters in ascending order, reads, decides and reserves the charge in the
+// cache, unlocks, and only then appends one WriteBatch (counters plus the
+// idempotency record) to the WAL — outside the locks, so concurrent writers
+// share RocksDB's group commit and a hot client is not serialized behind
+// disk writes. The reply waits for the write; a failed write rolls the
+// reservation back. So 64 concurrent Acquires against a limit of 40 admit
+// exactly 40, and a request_id replayed concurrently is charged once.
 //
 // Each shard also caches the recent hour buckets of its counters (bounded;
 // evicted entries are re-read from the store), so the request path does one
@@ -19,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -131,6 +137,12 @@ class AdmissionController {
   struct Shard {
     absl::Mutex mu;
     absl::flat_hash_map<CounterId, absl::InlinedVector<HourCount, 4>> cache ABSL_GUARDED_BY(mu);
+    // Charges reserved in `cache` whose WriteBatch is not yet durable; while
+    // non-zero nothing is evicted from this shard (a reload would miss them).
+    int inflight_writes ABSL_GUARDED_BY(mu) = 0;
+    // request_id keys being decided right now; replays wait on `cv`.
+    absl::flat_hash_set<IdentityHash> inflight_ids ABSL_GUARDED_BY(mu);
+    absl::CondVar cv;
   };
   // One limit evaluated for a request.
   struct LimitEval {
@@ -143,6 +155,7 @@ class AdmissionController {
     absl::InlinedVector<HourCount, 4> buckets;  // copy taken under the shard lock
   };
   class ShardLocks;
+  class InflightId;
 
   absl::StatusOr<v1::AcquireResponse> Decide(const v1::AcquireRequest& request, bool charge,
                                              UsageExplanation* explain = nullptr);

@@ -18,6 +18,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -381,6 +382,11 @@ int Run() {
 }  // namespace quotad
 
 int main(int argc, char** argv) {
+  // Debian's Abseil keeps Mutex deadlock detection on, which builds a lock
+  // graph on every acquisition (seen at ~3% of CPU in profiles). Lock order
+  // is enforced by design (ShardLocks sorts) and tested under TSan-free
+  // stress, so turn it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage("quotad: a regional quota node. See README.md.");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
