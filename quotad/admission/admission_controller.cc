@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/random/random.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "quotad/admission/next_request.h"
 #include "quotad/common/logging.h"
@@ -75,6 +76,16 @@ class AdmissionController::InflightId {
   IdentityHash key_;
 };
 
+struct AdmissionController::PendingCommit {
+  absl::InlinedVector<CounterDelta, 3> deltas;  // empty for a denial
+  std::optional<IdempotencyPut> put;
+  absl::InlinedVector<size_t, 4> shard_ids;     // locked to release the reservation
+  std::unique_ptr<InflightId> inflight;         // the request_id reservation
+  bool burst_taken = false;
+  absl::Time now;
+  int64_t cost = 0;
+};
+
 namespace {
 absl::InlinedVector<size_t, 4> UniqueShards(absl::InlinedVector<size_t, 4> ids) {
   std::sort(ids.begin(), ids.end());
@@ -98,6 +109,15 @@ AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* poli
   max_entries_per_shard_ =
       std::max<size_t>(16, options_.max_cached_counters / static_cast<size_t>(options_.shards));
   shards_ = std::make_unique<Shard[]>(static_cast<size_t>(options_.shards));
+}
+
+AdmissionController::~AdmissionController() {
+  // Every AcquireAsync drains what it queued before its writer returns, so
+  // nothing is pending once callers are gone; this only checks it.
+  absl::MutexLock lock(&commit_mu_);
+  if (!commit_queue_.empty() || writing_) {
+    QUOTAD_LOG(ERROR) << "admission controller destroyed with commits in flight";
+  }
 }
 
 size_t AdmissionController::ShardOf(const CounterId& id) const {
@@ -152,17 +172,26 @@ void AdmissionController::UpdateCache(const CounterId& id, uint32_t hour, int64_
 
 absl::StatusOr<v1::AcquireResponse> AdmissionController::Acquire(
     const v1::AcquireRequest& request) {
-  return Decide(request, /*charge=*/true);
+  absl::Notification finished;
+  absl::StatusOr<v1::AcquireResponse> result;
+  AcquireAsync(request, [&](absl::StatusOr<v1::AcquireResponse> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
 }
 
 absl::StatusOr<v1::AcquireResponse> AdmissionController::Check(const v1::AcquireRequest& request) {
-  return Decide(request, /*charge=*/false);
+  QUOTAD_ASSIGN_OR_RETURN(Decision decision, Decide(request, /*charge=*/false));
+  return std::move(decision.response);
 }
 
 absl::StatusOr<UsageExplanation> AdmissionController::Explain(
     const v1::AcquireRequest& request) {
   UsageExplanation explain;
-  QUOTAD_ASSIGN_OR_RETURN(explain.decision, Decide(request, /*charge=*/false, &explain));
+  QUOTAD_ASSIGN_OR_RETURN(Decision decision, Decide(request, /*charge=*/false, &explain));
+  explain.decision = std::move(decision.response);
   return explain;
 }
 
@@ -193,9 +222,8 @@ absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id) {
   return cleared;
 }
 
-absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::AcquireRequest& request,
-                                                                bool charge,
-                                                                UsageExplanation* explain) {
+absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
+    const v1::AcquireRequest& request, bool charge, UsageExplanation* explain) {
   const std::shared_ptr<const CompiledPolicy> policy = policy_->Current();
   QUOTAD_ASSIGN_OR_RETURN(const ValidatedRequest req, ValidateAcquireRequest(request, *policy));
   const absl::Time now = clock_->Now();
@@ -255,7 +283,7 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
 
   // 1. Reserve the request_id: a concurrent replay waits until this request
   //    is decided and durable, then reads its stored answer.
-  std::optional<InflightId> inflight;
+  std::unique_ptr<InflightId> inflight;
   if (idem_key) {
     Shard& shard = shards_[ShardOfKey(*idem_key)];
     absl::MutexLock lock(&shard.mu);
@@ -267,12 +295,13 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
       if (!record.ParseFromString(**stored)) {
         return absl::UnavailableError("stored idempotency record is corrupt");
       }
-      v1::AcquireResponse replay = record.response();
-      replay.set_replayed(true);
+      Decision replay;
+      replay.response = record.response();
+      replay.response.set_replayed(true);
       return replay;
     }
     shard.inflight_ids.insert(*idem_key);
-    inflight.emplace(&shard, *idem_key);
+    inflight = std::make_unique<InflightId>(&shard, *idem_key);
   }
 
   // 2. Decide under the counters' shard locks and reserve the charge.
@@ -414,15 +443,16 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
   }
   locks.reset();
 
-  // 3. Make it durable (outside the locks), then release the reservation.
+  // 3. What must be made durable (by the committer, outside the locks).
+  Decision decision;
   if (charge && (charged || idem_key)) {
-    absl::InlinedVector<CounterDelta, 3> deltas;
+    auto commit = std::make_unique<PendingCommit>();
     if (charged) {
       for (const LimitEval& l : limits) {
-        deltas.push_back({l.id, hour, CountKind::kCharged, static_cast<uint64_t>(cost)});
+        commit->deltas.push_back({l.id, hour, CountKind::kCharged, static_cast<uint64_t>(cost)});
       }
+      commit->shard_ids = shard_ids;
     }
-    IdempotencyPut put;
     if (idem_key) {
       v1::IdempotencyRecord record;
       *record.mutable_response() = resp;
@@ -434,34 +464,92 @@ absl::StatusOr<v1::AcquireResponse> AdmissionController::Decide(const v1::Acquir
           c->set_hour(hour);
         }
       }
-      put.key = *idem_key;
-      put.expires = now + options_.idempotency_ttl;
-      put.record = record.SerializeAsString();
+      commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,
+                                   record.SerializeAsString()};
     }
-    const absl::Status committed = store_->Commit(deltas, idem_key ? &put : nullptr);
-    if (charged) {
-      ShardLocks relock(shards_.get(), shard_ids);
-      for (size_t id : UniqueShards(shard_ids)) --shards_[id].inflight_writes;
-      if (!committed.ok()) {
-        for (const LimitEval& l : limits) UpdateCache(l.id, hour, -cost);
-      }
-    }
-    if (!committed.ok()) {
-      if (burst_taken) burst_.Remove(now, cost);
-      QUOTAD_LOG(WARNING) << "commit failed: " << committed;
-      return AsUnavailable(committed);
-    }
-    if (charged && listener_ != nullptr) {
-      for (const LimitEval& l : limits) {
-        listener_->OnLocalSlotAdded(SlotKey{l.id, hour, store_->origin(), CountKind::kCharged},
-                                    static_cast<uint64_t>(cost));
-      }
-    }
+    commit->inflight = std::move(inflight);
+    commit->burst_taken = burst_taken;
+    commit->now = now;
+    commit->cost = cost;
+    decision.commit = std::move(commit);
   }
   QUOTAD_LOG(DEBUG) << (charge ? "acquire" : "check") << " ip=" << req.ip.ToString()
                     << " tier=" << tier.name << " via " << TierSourceName(cls.source)
                     << " allowed=" << allowed << " reason=" << v1::Reason_Name(resp.reason());
-  return resp;
+  decision.response = std::move(resp);
+  return decision;
+}
+
+absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl::Status& written) {
+  if (!commit.deltas.empty()) {
+    ShardLocks relock(shards_.get(), commit.shard_ids);
+    for (size_t id : UniqueShards(commit.shard_ids)) --shards_[id].inflight_writes;
+    if (!written.ok()) {
+      for (const CounterDelta& d : commit.deltas) UpdateCache(d.id, d.hour, -commit.cost);
+    }
+  }
+  commit.inflight.reset();  // replays may proceed: the record is durable (or absent)
+  if (!written.ok()) {
+    if (commit.burst_taken) burst_.Remove(commit.now, commit.cost);
+    QUOTAD_LOG(WARNING) << "commit failed: " << written;
+    return AsUnavailable(written);
+  }
+  if (listener_ != nullptr) {
+    for (const CounterDelta& d : commit.deltas) {
+      listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), d.kind}, d.amount);
+    }
+  }
+  return absl::OkStatus();
+}
+
+void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done) {
+  absl::StatusOr<Decision> decision = Decide(request, /*charge=*/true);
+  if (!decision.ok()) return done(decision.status());
+  if (decision->commit == nullptr) return done(std::move(decision->response));
+  {
+    absl::MutexLock lock(&commit_mu_);
+    commit_queue_.push_back(
+        CommitJob{std::move(decision->commit), std::move(decision->response), std::move(done)});
+    // Leader/follower group commit: if a write is in progress, its writer
+    // will pick this job up in its next batch; otherwise this thread becomes
+    // the writer. Nobody waits for anybody else's write.
+    if (writing_) return;
+    writing_ = true;
+  }
+  DrainCommits();
+}
+
+void AdmissionController::DrainCommits() {
+  std::vector<CommitJob> batch;
+  std::vector<CounterDelta> deltas;
+  std::vector<IdempotencyPut> puts;
+  for (;;) {
+    {
+      absl::MutexLock lock(&commit_mu_);
+      if (commit_queue_.empty()) {
+        writing_ = false;
+        return;
+      }
+      batch.swap(commit_queue_);
+    }
+    deltas.clear();
+    puts.clear();
+    for (CommitJob& job : batch) {
+      deltas.insert(deltas.end(), job.commit->deltas.begin(), job.commit->deltas.end());
+      if (job.commit->put) puts.push_back(std::move(*job.commit->put));
+    }
+    const absl::Status written = store_->CommitMany(deltas, puts);
+    for (CommitJob& job : batch) {
+      absl::Status finished = FinishCommit(*job.commit, written);
+      job.commit.reset();
+      if (finished.ok()) {
+        job.done(std::move(job.response));
+      } else {
+        job.done(finished);
+      }
+    }
+    batch.clear();
+  }
 }
 
 absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundRequest& request) {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -95,10 +96,22 @@ class AdmissionController {
   // serving; may be null. Borrowed.
   void SetPreviousHasher(const IdentityHasher* previous) { previous_hasher_ = previous; }
 
+  ~AdmissionController();
+
   // Decides and, if allowed (or shadow-allowed), charges. Errors:
   // InvalidArgument (bad input, nothing charged); Unavailable (storage
-  // failed, nothing charged).
+  // failed, nothing charged). Blocks until the charge is durable.
   absl::StatusOr<v1::AcquireResponse> Acquire(const v1::AcquireRequest& request);
+
+  // The same without waiting for other requests' writes: decides on the
+  // calling thread, then group-commits: if no write is in progress this
+  // thread writes its own charge (and whatever queued meanwhile) in one
+  // WriteBatch; otherwise the current writer includes it in its next batch.
+  // `done` runs once the charge is durable, on whichever thread wrote it
+  // (often the caller's). `request` need only live until this returns.
+  // `done` must not block.
+  using AcquireCallback = std::function<void(absl::StatusOr<v1::AcquireResponse>)>;
+  void AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done);
 
   // The same decision without charging or recording anything.
   absl::StatusOr<v1::AcquireResponse> Check(const v1::AcquireRequest& request);
@@ -157,8 +170,17 @@ class AdmissionController {
   class ShardLocks;
   class InflightId;
 
-  absl::StatusOr<v1::AcquireResponse> Decide(const v1::AcquireRequest& request, bool charge,
-                                             UsageExplanation* explain = nullptr);
+  // What a decided Acquire still has to write, and how to finish it.
+  struct PendingCommit;
+  struct Decision {
+    v1::AcquireResponse response;
+    std::unique_ptr<PendingCommit> commit;  // null when nothing to write
+  };
+  absl::StatusOr<Decision> Decide(const v1::AcquireRequest& request, bool charge,
+                                  UsageExplanation* explain = nullptr);
+  // Runs after the commit's batch was written with status `written`.
+  absl::Status FinishCommit(PendingCommit& commit, const absl::Status& written);
+  void DrainCommits();
   size_t ShardOf(const CounterId& id) const;
   size_t ShardOfKey(const IdentityHash& key) const;
   // Copies the cached buckets of `id` (loading from the store on a miss).
@@ -179,6 +201,15 @@ class AdmissionController {
   size_t max_entries_per_shard_;
   std::unique_ptr<Shard[]> shards_;
   BurstLimiter burst_;
+
+  struct CommitJob {
+    std::unique_ptr<PendingCommit> commit;
+    v1::AcquireResponse response;
+    AcquireCallback done;
+  };
+  absl::Mutex commit_mu_;
+  std::vector<CommitJob> commit_queue_ ABSL_GUARDED_BY(commit_mu_);
+  bool writing_ ABSL_GUARDED_BY(commit_mu_) = false;
 };
 
 }  // namespace quotad

@@ -29,9 +29,21 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext*
                                                     const v1::AcquireRequest* request,
                                                     v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
-  auto result = admission_->Acquire(*request);
-  Observe("Acquire", start, result.status(), request, result.ok() ? &*result : nullptr);
-  return rpc::FinishUnary(context, std::move(result), response);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The decision is made here; the durable write is group-committed by the
+  // admission controller, which finishes the call when it is in the WAL. No
+  // gRPC thread ever waits for the disk.
+  admission_->AcquireAsync(
+      *request, [this, start, request, response, reactor](absl::StatusOr<v1::AcquireResponse> r) {
+        Observe("Acquire", start, r.status(), request, r.ok() ? &*r : nullptr);
+        if (!r.ok()) {
+          reactor->Finish(rpc::ToGrpcStatus(r.status()));
+          return;
+        }
+        *response = std::move(*r);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* QuotaServiceImpl::Check(grpc::CallbackServerContext* context,

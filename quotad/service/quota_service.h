@@ -1,6 +1,8 @@
 // gRPC adapter for quotad.v1.QuotaService: decode -> AdmissionController ->
-// encode. Uses the callback API; the admission work is short (hashing, a
-// cached read and one WAL append) and runs inline on gRPC's callback threads.
+// encode. Uses the callback API: the decision runs inline on gRPC's callback
+// thread (hashing, a cached read, in-memory locks); Acquire's durable write is
+// handed to the admission controller's group committer, which finishes the
+// call once it is in the WAL, so no callback thread blocks on the disk.
 #ifndef QUOTAD_SERVICE_QUOTA_SERVICE_H_
 #define QUOTAD_SERVICE_QUOTA_SERVICE_H_
 

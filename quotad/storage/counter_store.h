@@ -76,6 +76,11 @@ class CounterStore {
   [[nodiscard]] virtual absl::Status Commit(absl::Span<const CounterDelta> deltas,
                                             const IdempotencyPut* idempotency) = 0;
 
+  // Like Commit, for many requests at once (group commit): all deltas and
+  // all idempotency records in one atomic, WAL-durable write.
+  [[nodiscard]] virtual absl::Status CommitMany(absl::Span<const CounterDelta> deltas,
+                                                absl::Span<const IdempotencyPut> idempotency) = 0;
+
   // The stored record for `key` unless absent or expired at `now`.
   // Errors: Unavailable.
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> GetIdempotency(

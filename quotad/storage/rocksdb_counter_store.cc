@@ -288,20 +288,26 @@ absl::StatusOr<std::vector<HourCount>> RocksDbCounterStore::ReadBuckets(const Co
 
 absl::Status RocksDbCounterStore::Commit(absl::Span<const CounterDelta> deltas,
                                          const IdempotencyPut* idempotency) {
+  if (idempotency == nullptr) return CommitMany(deltas, {});
+  return CommitMany(deltas, absl::MakeConstSpan(idempotency, 1));
+}
+
+absl::Status RocksDbCounterStore::CommitMany(absl::Span<const CounterDelta> deltas,
+                                             absl::Span<const IdempotencyPut> idempotency) {
   rocksdb::WriteBatch batch;
+  std::string key;
   for (const CounterDelta& d : deltas) {
-    const std::string key = EncodeCounterKey(d.id, d.hour, origin_, d.kind);
+    key = EncodeCounterKey(d.id, d.hour, origin_, d.kind);
     QUOTAD_RETURN_IF_ERROR(
         FromRocks(batch.Merge(counters_cf_, key, EncodeFixed64LE(d.amount)), "batch merge"));
   }
-  if (idempotency != nullptr) {
-    std::string value;
-    value.reserve(8 + idempotency->record.size());
-    AppendBigEndian64(&value, static_cast<uint64_t>(absl::ToUnixMicros(idempotency->expires)));
-    value.append(idempotency->record);
-    const rocksdb::Slice key(reinterpret_cast<const char*>(idempotency->key.data()),
-                             idempotency->key.size());
-    QUOTAD_RETURN_IF_ERROR(FromRocks(batch.Put(idempotency_cf_, key, value), "batch put"));
+  std::string value;
+  for (const IdempotencyPut& put : idempotency) {
+    value.clear();
+    AppendBigEndian64(&value, static_cast<uint64_t>(absl::ToUnixMicros(put.expires)));
+    value.append(put.record);
+    const rocksdb::Slice k(reinterpret_cast<const char*>(put.key.data()), put.key.size());
+    QUOTAD_RETURN_IF_ERROR(FromRocks(batch.Put(idempotency_cf_, k, value), "batch put"));
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;

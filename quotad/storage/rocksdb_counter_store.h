@@ -61,6 +61,8 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
                                                      uint32_t min_hour) override;
   absl::Status Commit(absl::Span<const CounterDelta> deltas,
                       const IdempotencyPut* idempotency) override;
+  absl::Status CommitMany(absl::Span<const CounterDelta> deltas,
+                          absl::Span<const IdempotencyPut> idempotency) override;
   absl::StatusOr<std::optional<std::string>> GetIdempotency(const IdentityHash& key,
                                                             absl::Time now) override;
   absl::StatusOr<std::vector<uint64_t>> GetSlots(absl::Span<const SlotKey> keys) override;

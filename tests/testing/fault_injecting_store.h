@@ -28,6 +28,12 @@ class FaultInjectingStore final : public CounterStore {
     ++commits_;
     return inner_->Commit(deltas, idempotency);
   }
+  absl::Status CommitMany(absl::Span<const CounterDelta> deltas,
+                          absl::Span<const IdempotencyPut> idempotency) override {
+    if (fail_commits_) return absl::UnavailableError("injected commit failure");
+    ++commits_;
+    return inner_->CommitMany(deltas, idempotency);
+  }
   absl::StatusOr<std::optional<std::string>> GetIdempotency(const IdentityHash& key,
                                                             absl::Time now) override {
     if (fail_reads_) return absl::UnavailableError("injected read failure");
