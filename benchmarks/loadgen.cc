@@ -270,6 +270,7 @@ int Summarize(const std::string& path) {
     r.concurrency = static_cast<int>(f.at("concurrency").number_value());
     r.qps = f.at("qps").number_value();
     r.p50_us = f.at("p50_us").number_value();
+    r.p90_us = f.at("p90_us").number_value();
     r.p99_us = f.at("p99_us").number_value();
     r.p999_us = f.at("p999_us").number_value();
     r.errors = static_cast<int64_t>(f.at("errors").number_value());

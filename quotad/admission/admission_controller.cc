@@ -137,6 +137,13 @@ absl::Status AdmissionController::LoadBuckets(const CounterId& id, absl::Time no
   const uint32_t hour = HourOf(now);
   const uint32_t min_hour = hour >= 24 ? hour - 24 : 0;
   auto it = shard.cache.find(id);
+  if (it == shard.cache.end()) {
+    // Second chance: promote from the previous generation.
+    if (auto prev = shard.previous.find(id); prev != shard.previous.end()) {
+      it = shard.cache.emplace(id, std::move(prev->second)).first;
+      shard.previous.erase(prev);
+    }
+  }
   if (it != shard.cache.end()) {
     auto& buckets = it->second;
     buckets.erase(std::remove_if(buckets.begin(), buckets.end(),
@@ -147,8 +154,12 @@ absl::Status AdmissionController::LoadBuckets(const CounterId& id, absl::Time no
   }
   auto loaded = store_->ReadBuckets(id, min_hour);
   if (!loaded.ok()) return AsUnavailable(loaded.status());
-  if (shard.cache.size() >= max_entries_per_shard_ && shard.inflight_writes == 0) {
-    shard.cache.erase(shard.cache.begin());
+  if (shard.cache.size() >= max_entries_per_shard_ / 2 && shard.inflight_writes == 0) {
+    // Two generations: the current one becomes the previous, the old previous
+    // is dropped. O(1) per insert, and recently used counters survive one
+    // rotation (a cheap approximation of LRU).
+    shard.previous = std::move(shard.cache);
+    shard.cache = {};
   }
   auto& entry = shard.cache[id];
   entry.assign(loaded->begin(), loaded->end());
@@ -160,7 +171,10 @@ void AdmissionController::UpdateCache(const CounterId& id, uint32_t hour, int64_
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   Shard& shard = shards_[ShardOf(id)];
   auto it = shard.cache.find(id);
-  if (it == shard.cache.end()) return;  // evicted: the store has the truth
+  if (it == shard.cache.end()) {
+    it = shard.previous.find(id);
+    if (it == shard.previous.end()) return;  // evicted: the store has the truth
+  }
   for (HourCount& b : it->second) {
     if (b.hour == hour) {
       b.count += delta;

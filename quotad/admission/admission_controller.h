@@ -149,7 +149,9 @@ class AdmissionController {
  private:
   struct Shard {
     absl::Mutex mu;
+    // Recent hour buckets per counter, in two generations (see LoadBuckets).
     absl::flat_hash_map<CounterId, absl::InlinedVector<HourCount, 4>> cache ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<CounterId, absl::InlinedVector<HourCount, 4>> previous ABSL_GUARDED_BY(mu);
     // Charges reserved in `cache` whose WriteBatch is not yet durable; while
     // non-zero nothing is evicted from this shard (a reload would miss them).
     int inflight_writes ABSL_GUARDED_BY(mu) = 0;
