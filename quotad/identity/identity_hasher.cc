@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -17,6 +19,8 @@
 
 namespace quotad {
 namespace {
+
+std::atomic<uint64_t> g_next_hasher_id{1};
 
 EVP_MAC* HmacAlgorithm() {
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
@@ -79,7 +83,7 @@ absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::Create(absl::str
     EVP_MAC_CTX_free(ctx);
     return absl::InternalError("EVP_MAC_init failed");
   }
-  return std::unique_ptr<IdentityHasher>(new IdentityHasher(ctx));
+  return std::unique_ptr<IdentityHasher>(new IdentityHasher(ctx, g_next_hasher_id.fetch_add(1)));
 }
 
 absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
@@ -103,9 +107,40 @@ absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
 
 IdentityHasher::~IdentityHasher() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(mac_ctx_)); }
 
+namespace {
+
+// Per-thread working contexts, one per live hasher (current and previous key
+// during a rotation). Re-initialising a context with its stored key is much
+// cheaper than duplicating the keyed context for every hash (no allocation).
+struct ThreadContexts {
+  struct Slot {
+    uint64_t owner = 0;
+    EVP_MAC_CTX* ctx = nullptr;
+  };
+  std::array<Slot, 2> slots;
+  size_t next_victim = 0;
+  ~ThreadContexts() {
+    for (Slot& s : slots) EVP_MAC_CTX_free(s.ctx);
+  }
+  EVP_MAC_CTX* For(uint64_t owner, const EVP_MAC_CTX* keyed) {
+    for (Slot& s : slots) {
+      if (s.owner == owner) return s.ctx;
+    }
+    Slot& s = slots[next_victim++ % slots.size()];
+    EVP_MAC_CTX_free(s.ctx);
+    s.ctx = EVP_MAC_CTX_dup(keyed);
+    s.owner = owner;
+    return s.ctx;
+  }
+};
+
+}  // namespace
+
 IdentityHash IdentityHasher::Hash(IdentityDomain domain,
                                   std::initializer_list<absl::string_view> parts) const {
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(static_cast<EVP_MAC_CTX*>(mac_ctx_));
+  thread_local ThreadContexts contexts;
+  EVP_MAC_CTX* ctx = contexts.For(id_, static_cast<const EVP_MAC_CTX*>(mac_ctx_));
+  EVP_MAC_init(ctx, nullptr, 0, nullptr);  // same key, fresh state
   const unsigned char d = static_cast<unsigned char>(domain);
   EVP_MAC_update(ctx, &d, 1);
   for (absl::string_view part : parts) {
@@ -120,7 +155,6 @@ IdentityHash IdentityHasher::Hash(IdentityDomain domain,
   unsigned char full[EVP_MAX_MD_SIZE];
   size_t full_len = 0;
   EVP_MAC_final(ctx, full, &full_len, sizeof(full));
-  EVP_MAC_CTX_free(ctx);
   IdentityHash out;
   std::memcpy(out.data(), full, out.size());
   return out;

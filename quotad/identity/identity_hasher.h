@@ -60,8 +60,9 @@ class IdentityHasher {
   IdentityHash HashAddressGroup(const IpAddress& ip, int prefix_len) const;
 
  private:
-  explicit IdentityHasher(void* mac_ctx) : mac_ctx_(mac_ctx) {}
-  void* mac_ctx_;  // EVP_MAC_CTX initialised with the key; duplicated per hash.
+  IdentityHasher(void* mac_ctx, uint64_t id) : mac_ctx_(mac_ctx), id_(id) {}
+  void* mac_ctx_;  // EVP_MAC_CTX initialised with the key; each thread works on a copy.
+  uint64_t id_;    // unique per hasher, names its per-thread copies
 };
 
 }  // namespace quotad
