@@ -16,6 +16,27 @@ namespace {
 
 constexpr char kPolicyPath[] = QUOTAD_SOURCE_DIR "/deploy/policy/aup.textproto";
 
+// A RocksDB store in a fresh temp dir, removed when the benchmark ends.
+class TempStore {
+ public:
+  explicit TempStore(const char* name)
+      : dir_((std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string()) {
+    std::filesystem::remove_all(dir_);
+    RocksDbOptions options;
+    options.path = dir_;
+    store_ = std::move(RocksDbCounterStore::Open(options).value());
+  }
+  ~TempStore() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  RocksDbCounterStore* get() { return store_.get(); }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<RocksDbCounterStore> store_;
+};
+
 void BM_HashIpAndUserAgent(benchmark::State& state) {
   auto hasher = IdentityHasher::Create(std::string(32, 'k')).value();
   const IpAddress ip = IpAddress::Parse("192.0.2.17").value();
@@ -38,12 +59,7 @@ BENCHMARK(BM_Classify);
 // Full Acquire: validate, classify, hash, lock, cached read, WriteBatch with
 // WAL (no fsync), response. Distinct clients so limits do not deny.
 void BM_AcquireRocksDb(benchmark::State& state) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / absl::StrCat("quotad_bench_", getpid())).string();
-  std::filesystem::remove_all(dir);
-  RocksDbOptions options;
-  options.path = dir;
-  auto store = RocksDbCounterStore::Open(options).value();
+  TempStore store("quotad_bench");
   PolicyHolder policy(CompiledPolicy::FromFile(kPolicyPath).value());
   auto hasher = IdentityHasher::Create(std::string(32, 'k')).value();
   AdmissionController admission(store.get(), &policy, hasher.get(), RealClock::Real(), nullptr,
@@ -57,20 +73,13 @@ void BM_AcquireRocksDb(benchmark::State& state) {
     auto resp = admission.Acquire(req);
     benchmark::DoNotOptimize(resp);
   }
-  store.reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_AcquireRocksDb);
 
 // One storage charge: the WriteBatch of all dimensions plus an idempotency
 // record, WAL on, no fsync.
 void BM_StorageCharge(benchmark::State& state) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / absl::StrCat("quotad_bench_store_", getpid())).string();
-  std::filesystem::remove_all(dir);
-  RocksDbOptions options;
-  options.path = dir;
-  auto store = RocksDbCounterStore::Open(options).value();
+  TempStore store("quotad_bench_store");
   const uint32_t hour = HourOf(absl::Now());
   uint64_t n = 0;
   for (auto _ : state) {
@@ -86,22 +95,15 @@ void BM_StorageCharge(benchmark::State& state) {
     std::memcpy(put.key.data(), &n, sizeof(n));
     put.expires = absl::Now() + absl::Hours(1);
     put.record = std::string(120, 'r');
-    benchmark::DoNotOptimize(store->Commit(deltas, &put));
+    benchmark::DoNotOptimize(store.get()->Commit(deltas, &put));
   }
-  store.reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_StorageCharge);
 
 // CRDT merge of one gossip batch of 1024 remote slots (max-merge through the
 // admission controller: read, compare, write, cache update).
 void BM_MergeGossipBatch(benchmark::State& state) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / absl::StrCat("quotad_bench_merge_", getpid())).string();
-  std::filesystem::remove_all(dir);
-  RocksDbOptions options;
-  options.path = dir;
-  auto store = RocksDbCounterStore::Open(options).value();
+  TempStore store("quotad_bench_merge");
   PolicyHolder policy(CompiledPolicy::FromFile(kPolicyPath).value());
   auto hasher = IdentityHasher::Create(std::string(32, 'k')).value();
   AdmissionController admission(store.get(), &policy, hasher.get(), RealClock::Real(), nullptr, {});
@@ -121,8 +123,6 @@ void BM_MergeGossipBatch(benchmark::State& state) {
     benchmark::DoNotOptimize(admission.MergeRemoteSlots(batch));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch.size()));
-  store.reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_MergeGossipBatch);
 

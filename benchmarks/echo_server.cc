@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
+#include "benchmarks/serve_until_signal.h"
 #include "grpcpp/grpcpp.h"
 #include "quotad/rpc/unary.h"
 #include "quotad/v1/quota.grpc.pb.h"
@@ -53,25 +54,7 @@ class EchoService final : public v1::QuotaService::CallbackService {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   quotad::EchoService service;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  auto server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::cerr << "echo_server: cannot listen\n";
-    return 1;
-  }
-  if (!absl::GetFlag(FLAGS_port_file).empty()) std::ofstream(absl::GetFlag(FLAGS_port_file)) << port << "\n";
-  int sig = 0;
-  sigwait(&signals, &sig);
-  server->Shutdown();
-  return 0;
+  return quotad::bench::ServeUntilSignal(&service, absl::GetFlag(FLAGS_listen),
+                                         absl::GetFlag(FLAGS_port_file), "echo_server");
 }

@@ -15,6 +15,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "benchmarks/serve_until_signal.h"
 #include "grpcpp/grpcpp.h"
 #include "quotad/identity/ip_address.h"
 #include "quotad/rpc/unary.h"
@@ -97,25 +98,7 @@ class RedisLimiter final : public v1::QuotaService::CallbackService {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   quotad::RedisLimiter service;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  auto server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::cerr << "redis_limiter: cannot listen\n";
-    return 1;
-  }
-  if (!absl::GetFlag(FLAGS_port_file).empty()) std::ofstream(absl::GetFlag(FLAGS_port_file)) << port << "\n";
-  int sig = 0;
-  sigwait(&signals, &sig);
-  server->Shutdown();
-  return 0;
+  return quotad::bench::ServeUntilSignal(&service, absl::GetFlag(FLAGS_listen),
+                                         absl::GetFlag(FLAGS_port_file), "redis_limiter");
 }
