@@ -14,8 +14,8 @@
 // Commands live in one table so the admin commands slot in beside these.
 #include <cstdio>
 #include <fstream>
-#include <iomanip>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -77,8 +77,8 @@ int RpcError(const absl::Status& status) {
 }
 
 client::QuotaClient MakeClient() {
-  return client::QuotaClient(client::MakeQuotaConnection(
-      {absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_timeout)}));
+  return client::QuotaClient(
+      client::MakeQuotaConnection({absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_timeout)}));
 }
 
 void PrintJson(const google::protobuf::Message& message) {
@@ -111,7 +111,8 @@ void PrintDecision(const v1::AcquireResponse& r) {
     std::cout << "\n";
   }
   if (r.has_retry_after()) std::cout << "  retry after: " << r.retry_after().seconds() << "s\n";
-  if (r.has_next_request()) std::cout << "  next request: " << FormatTimestamp(r.next_request()) << "\n";
+  if (r.has_next_request())
+    std::cout << "  next request: " << FormatTimestamp(r.next_request()) << "\n";
 }
 
 v1::AcquireRequest RequestFromFlags() {
@@ -181,8 +182,8 @@ absl::StatusOr<AdminCall> MakeAdmin() {
     if (!in || !std::getline(in, call.token)) {
       return absl::InvalidArgumentError(absl::StrCat("--admin-token-file: cannot read ", path));
     }
-    while (!call.token.empty() && (call.token.back() == '\n' || call.token.back() == ' ' ||
-                                   call.token.back() == '\r')) {
+    while (!call.token.empty() &&
+           (call.token.back() == '\n' || call.token.back() == ' ' || call.token.back() == '\r')) {
       call.token.pop_back();
     }
   }
@@ -193,6 +194,27 @@ absl::StatusOr<AdminCall> MakeAdmin() {
 
 int GrpcError(const grpc::Status& s) {
   return RpcError(absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
+}
+
+// Calls one admin RPC with the bearer token; prints the response as JSON with
+// --json, otherwise with `print`.
+template <typename Request, typename Response>
+int CallAdmin(grpc::Status (v1::AdminService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+              const Request& request, const std::function<void(const Response&)>& print) {
+  auto admin = MakeAdmin();
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  Response response;
+  auto ctx = admin->Context();
+  if (grpc::Status s = ((*admin->stub).*method)(ctx.get(), request, &response); !s.ok()) {
+    return GrpcError(s);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(response);
+  } else {
+    print(response);
+  }
+  return kExitOk;
 }
 
 std::string FormatTs(const google::protobuf::Timestamp& ts) {
@@ -206,7 +228,8 @@ absl::StatusOr<v1::Match> MatchFromFlags() {
   int n = 0;
   if (!absl::GetFlag(FLAGS_ip).empty()) m.set_ip(absl::GetFlag(FLAGS_ip)), ++n;
   if (!absl::GetFlag(FLAGS_prefix).empty()) m.set_cidr(absl::GetFlag(FLAGS_prefix)), ++n;
-  if (!absl::GetFlag(FLAGS_client_name).empty()) m.set_client_name(absl::GetFlag(FLAGS_client_name)), ++n;
+  if (!absl::GetFlag(FLAGS_client_name).empty())
+    m.set_client_name(absl::GetFlag(FLAGS_client_name)), ++n;
   if (!absl::GetFlag(FLAGS_integration_id).empty()) {
     m.set_integration_id(absl::GetFlag(FLAGS_integration_id));
     ++n;
@@ -224,7 +247,8 @@ absl::StatusOr<v1::Match> MatchFromFlags() {
 
 void PrintOverrides(const std::vector<v1::Override>& list) {
   std::cout << std::left << std::setw(36) << "ID" << std::setw(16) << "TIER" << std::setw(7)
-            << "LIMIT" << std::setw(22) << "EXPIRES" << "REASON\n";
+            << "LIMIT" << std::setw(22) << "EXPIRES"
+            << "REASON\n";
   for (const auto& o : list) {
     std::cout << std::setw(36) << o.id() << std::setw(16) << o.tier() << std::setw(7)
               << (o.daily_limit() > 0 ? std::to_string(o.daily_limit()) : "-") << std::setw(22)
@@ -233,8 +257,6 @@ void PrintOverrides(const std::vector<v1::Override>& list) {
 }
 
 int SetOverride(const std::string& tier) {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
   auto match = MatchFromFlags();
   if (!match.ok()) return Usage(std::string(match.status().message()));
   v1::SetOverrideRequest req;
@@ -245,69 +267,41 @@ int SetOverride(const std::string& tier) {
   if (const std::string d = absl::GetFlag(FLAGS_for); !d.empty()) {
     absl::Duration ttl;
     if (!absl::ParseDuration(d, &ttl)) return Usage("--for: not a duration (e.g. 24h, 90m)");
-    req.mutable_ttl()->set_seconds(absl::ToInt64Seconds(ttl));
+    const int64_t seconds = absl::ToInt64Seconds(ttl);
+    req.mutable_ttl()->set_seconds(seconds);
     req.mutable_ttl()->set_nanos(
-        static_cast<int32_t>(absl::ToInt64Nanoseconds(ttl - absl::Seconds(absl::ToInt64Seconds(ttl)))));
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(ttl - absl::Seconds(seconds))));
   }
-  v1::Override resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->SetOverride(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-  } else {
-    PrintOverrides({resp});
-  }
-  return kExitOk;
+  return CallAdmin<v1::SetOverrideRequest, v1::Override>(
+      &v1::AdminService::Stub::SetOverride, req,
+      [](const v1::Override& o) { PrintOverrides({o}); });
 }
 
 int DeleteOverride(const std::string& id) {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
   v1::DeleteOverrideRequest req;
   req.set_id(id);
-  v1::DeleteOverrideResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->DeleteOverride(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-  } else {
-    std::cout << "deleted " << id << "\n";
-  }
-  return kExitOk;
+  return CallAdmin<v1::DeleteOverrideRequest, v1::DeleteOverrideResponse>(
+      &v1::AdminService::Stub::DeleteOverride, req,
+      [&](const v1::DeleteOverrideResponse&) { std::cout << "deleted " << id << "\n"; });
 }
 
 int ListOverrides(const std::string& tier) {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
   v1::ListOverridesRequest req;
   req.set_tier(tier);
-  v1::ListOverridesResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->ListOverrides(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-  } else {
-    PrintOverrides({resp.overrides().begin(), resp.overrides().end()});
-  }
-  return kExitOk;
+  return CallAdmin<v1::ListOverridesRequest, v1::ListOverridesResponse>(
+      &v1::AdminService::Stub::ListOverrides, req, [](const v1::ListOverridesResponse& r) {
+        PrintOverrides({r.overrides().begin(), r.overrides().end()});
+      });
 }
 
 int Unban() {
   auto match = MatchFromFlags();
   if (!match.ok()) return Usage(std::string(match.status().message()));
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
   v1::DeleteOverrideRequest req;
   *req.mutable_match() = *match;  // the server derives the canonical id
-  v1::DeleteOverrideResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->DeleteOverride(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-  } else {
-    std::cout << "ban lifted\n";
-  }
-  return kExitOk;
+  return CallAdmin<v1::DeleteOverrideRequest, v1::DeleteOverrideResponse>(
+      &v1::AdminService::Stub::DeleteOverride, req,
+      [](const v1::DeleteOverrideResponse&) { std::cout << "ban lifted\n"; });
 }
 
 v1::UsageRequest UsageFromFlags() {
@@ -322,143 +316,113 @@ v1::UsageRequest UsageFromFlags() {
 
 int RunUsage() {
   if (absl::GetFlag(FLAGS_ip).empty()) return Usage("--ip is required");
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  v1::UsageResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->GetUsage(ctx.get(), UsageFromFlags(), &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-    return kExitOk;
-  }
-  std::cout << "tier: " << resp.tier() << " (via " << resp.tier_source()
-            << (resp.override_id().empty() ? "" : " " + resp.override_id()) << ")\n";
-  std::cout << std::left << std::setw(20) << "LIMIT" << std::setw(8) << "USED" << std::setw(8)
-            << "OF" << std::setw(11) << "REMAINING" << std::setw(22) << "FREES AT" << "BY REGION\n";
-  for (const auto& l : resp.limits()) {
-    std::string regions;
-    for (const auto& r : l.regions()) absl::StrAppend(&regions, r.region(), "=", r.used(), " ");
-    std::cout << std::setw(20) << l.status().name() << std::setw(8) << l.status().used()
-              << std::setw(8) << l.status().limit() << std::setw(11) << l.status().remaining()
-              << std::setw(22) << FormatTs(l.status().reset_time()) << regions << "\n";
-  }
-  std::cout << "decision now: ";
-  PrintDecision(resp.decision());
-  return kExitOk;
+  return CallAdmin<v1::UsageRequest, v1::UsageResponse>(
+      &v1::AdminService::Stub::GetUsage, UsageFromFlags(), [](const v1::UsageResponse& resp) {
+        std::cout << "tier: " << resp.tier() << " (via " << resp.tier_source()
+                  << (resp.override_id().empty() ? "" : " " + resp.override_id()) << ")\n";
+        std::cout << std::left << std::setw(20) << "LIMIT" << std::setw(8) << "USED" << std::setw(8)
+                  << "OF" << std::setw(11) << "REMAINING" << std::setw(22) << "FREES AT"
+                  << "BY REGION\n";
+        for (const auto& l : resp.limits()) {
+          std::string regions;
+          for (const auto& r : l.regions())
+            absl::StrAppend(&regions, r.region(), "=", r.used(), " ");
+          std::cout << std::setw(20) << l.status().name() << std::setw(8) << l.status().used()
+                    << std::setw(8) << l.status().limit() << std::setw(11) << l.status().remaining()
+                    << std::setw(22) << FormatTs(l.status().reset_time()) << regions << "\n";
+        }
+        std::cout << "decision now: ";
+        PrintDecision(resp.decision());
+      });
 }
 
 int RunReset() {
   if (absl::GetFlag(FLAGS_ip).empty()) return Usage("--ip is required");
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  v1::ResetUsageResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->ResetUsage(ctx.get(), UsageFromFlags(), &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-  } else {
-    std::cout << "cleared " << resp.cleared() << " tests from the client's counters\n";
-  }
-  return kExitOk;
+  return CallAdmin<v1::UsageRequest, v1::ResetUsageResponse>(
+      &v1::AdminService::Stub::ResetUsage, UsageFromFlags(), [](const v1::ResetUsageResponse& r) {
+        std::cout << "cleared " << r.cleared() << " tests from the client's counters\n";
+      });
 }
 
 int RunPolicy(bool reload) {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  v1::GetPolicyResponse resp;
-  auto ctx = admin->Context();
-  grpc::Status s = reload ? admin->stub->ReloadPolicy(ctx.get(), v1::ReloadPolicyRequest(), &resp)
-                          : admin->stub->GetPolicy(ctx.get(), v1::GetPolicyRequest(), &resp);
-  if (!s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-  } else {
+  auto print = [reload](const v1::GetPolicyResponse& resp) {
     if (reload) std::cout << "# reloaded\n";
     std::cout << "# " << resp.path() << " (loaded " << FormatTs(resp.loaded_at()) << ")\n"
               << resp.textproto();
+  };
+  if (reload) {
+    return CallAdmin<v1::ReloadPolicyRequest, v1::GetPolicyResponse>(
+        &v1::AdminService::Stub::ReloadPolicy, v1::ReloadPolicyRequest(), print);
   }
-  return kExitOk;
+  return CallAdmin<v1::GetPolicyRequest, v1::GetPolicyResponse>(&v1::AdminService::Stub::GetPolicy,
+                                                                v1::GetPolicyRequest(), print);
 }
 
 int RunClusterStatus() {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  v1::ClusterStatusResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->ClusterStatus(ctx.get(), v1::ClusterStatusRequest(), &resp); !s.ok()) {
-    return GrpcError(s);
-  }
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-    return kExitOk;
-  }
-  std::cout << std::left << std::setw(10) << "NODE" << std::setw(16) << "REGION" << std::setw(6)
-            << "UP" << std::setw(22) << "LAST CONTACT" << std::setw(10) << "LAG" << std::setw(9)
-            << "VERSION" << "PENDING/ERRORS\n";
-  auto row = [](const v1::NodeStatus& n, bool self) {
-    std::cout << std::setw(10) << (n.node_id() + (self ? "*" : "")) << std::setw(16) << n.region()
-              << std::setw(6) << (n.up() ? "up" : "DOWN") << std::setw(22) << FormatTs(n.last_contact())
-              << std::setw(10)
-              << absl::StrCat(n.replication_lag().seconds() * 1000 + n.replication_lag().nanos() / 1000000, "ms")
-              << std::setw(9) << n.version() << n.pending_slots() << "/" << n.errors() << "\n";
-  };
-  row(resp.self(), true);
-  for (const auto& p : resp.peers()) row(p, false);
-  return kExitOk;
+  return CallAdmin<v1::ClusterStatusRequest, v1::ClusterStatusResponse>(
+      &v1::AdminService::Stub::ClusterStatus, v1::ClusterStatusRequest(),
+      [](const v1::ClusterStatusResponse& resp) {
+        std::cout << std::left << std::setw(10) << "NODE" << std::setw(16) << "REGION"
+                  << std::setw(6) << "UP" << std::setw(22) << "LAST CONTACT" << std::setw(10)
+                  << "LAG" << std::setw(9) << "VERSION"
+                  << "PENDING/ERRORS\n";
+        auto row = [](const v1::NodeStatus& n, bool self) {
+          std::cout << std::setw(10) << (n.node_id() + (self ? "*" : "")) << std::setw(16)
+                    << n.region() << std::setw(6) << (n.up() ? "up" : "DOWN") << std::setw(22)
+                    << FormatTs(n.last_contact()) << std::setw(10)
+                    << absl::StrCat(n.replication_lag().seconds() * 1000 +
+                                        n.replication_lag().nanos() / 1000000,
+                                    "ms")
+                    << std::setw(9) << n.version() << n.pending_slots() << "/" << n.errors()
+                    << "\n";
+        };
+        row(resp.self(), true);
+        for (const auto& p : resp.peers()) row(p, false);
+      });
 }
 
 int RunStats() {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  v1::StatsResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->GetStats(ctx.get(), v1::GetStatsRequest(), &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-    return kExitOk;
-  }
-  std::cout << "node " << resp.node_id() << " (" << resp.region() << ")\n\n";
-  std::cout << std::left << std::setw(16) << "TIER" << std::setw(28) << "REASON" << std::setw(8)
-            << "SHADOW" << std::setw(10) << "1m" << std::setw(10) << "1h" << "1d\n";
-  for (const auto& d : resp.decisions()) {
-    std::cout << std::setw(16) << d.tier() << std::setw(28) << v1::Reason_Name(d.reason()) << std::setw(8)
-              << (d.shadow() ? "yes" : "") << std::setw(10) << d.last_minute() << std::setw(10)
-              << d.last_hour() << d.last_day() << "\n";
-  }
-  std::cout << "\nclients by tests used in the last 24h:\n";
-  for (const auto& b : resp.usage_distribution()) {
-    std::cout << "  " << std::setw(6) << b.tests() << b.clients() << "\n";
-  }
-  std::cout << "\ntop integrations by tests (tests/denials):\n";
-  for (const auto& i : resp.top_by_tests()) {
-    std::cout << "  " << std::setw(30) << i.integration() << i.tests() << "/" << i.denials() << "\n";
-  }
-  std::cout << "\ntop integrations by denials:\n";
-  for (const auto& i : resp.top_by_denials()) {
-    std::cout << "  " << std::setw(30) << i.integration() << i.denials() << "\n";
-  }
-  return kExitOk;
+  return CallAdmin<v1::GetStatsRequest, v1::StatsResponse>(
+      &v1::AdminService::Stub::GetStats, v1::GetStatsRequest(), [](const v1::StatsResponse& resp) {
+        std::cout << "node " << resp.node_id() << " (" << resp.region() << ")\n\n";
+        std::cout << std::left << std::setw(16) << "TIER" << std::setw(28) << "REASON"
+                  << std::setw(8) << "SHADOW" << std::setw(10) << "1m" << std::setw(10) << "1h"
+                  << "1d\n";
+        for (const auto& d : resp.decisions()) {
+          std::cout << std::setw(16) << d.tier() << std::setw(28) << v1::Reason_Name(d.reason())
+                    << std::setw(8) << (d.shadow() ? "yes" : "") << std::setw(10) << d.last_minute()
+                    << std::setw(10) << d.last_hour() << d.last_day() << "\n";
+        }
+        std::cout << "\nclients by tests used in the last 24h:\n";
+        for (const auto& b : resp.usage_distribution()) {
+          std::cout << "  " << std::setw(6) << b.tests() << b.clients() << "\n";
+        }
+        std::cout << "\ntop integrations by tests (tests/denials):\n";
+        for (const auto& i : resp.top_by_tests()) {
+          std::cout << "  " << std::setw(30) << i.integration() << i.tests() << "/" << i.denials()
+                    << "\n";
+        }
+        std::cout << "\ntop integrations by denials:\n";
+        for (const auto& i : resp.top_by_denials()) {
+          std::cout << "  " << std::setw(30) << i.integration() << i.denials() << "\n";
+        }
+      });
 }
 
 int RunAudit() {
-  auto admin = MakeAdmin();
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
   v1::ListAuditRequest req;
   req.set_limit(static_cast<uint32_t>(std::max(0, absl::GetFlag(FLAGS_limit))));
-  v1::ListAuditResponse resp;
-  auto ctx = admin->Context();
-  if (auto s = admin->stub->ListAudit(ctx.get(), req, &resp); !s.ok()) return GrpcError(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-    return kExitOk;
-  }
-  std::cout << std::left << std::setw(22) << "TIME" << std::setw(16) << "METHOD" << std::setw(5)
-            << "OK" << std::setw(40) << "TARGET" << "ACTOR\n";
-  for (const auto& e : resp.entries()) {
-    std::cout << std::setw(22) << FormatTs(e.time()) << std::setw(16) << e.method() << std::setw(5)
-              << (e.ok() ? "ok" : "FAIL") << std::setw(40) << e.target() << e.actor() << "\n";
-  }
-  return kExitOk;
+  return CallAdmin<v1::ListAuditRequest, v1::ListAuditResponse>(
+      &v1::AdminService::Stub::ListAudit, req, [](const v1::ListAuditResponse& resp) {
+        std::cout << std::left << std::setw(22) << "TIME" << std::setw(16) << "METHOD"
+                  << std::setw(5) << "OK" << std::setw(40) << "TARGET"
+                  << "ACTOR\n";
+        for (const auto& e : resp.entries()) {
+          std::cout << std::setw(22) << FormatTs(e.time()) << std::setw(16) << e.method()
+                    << std::setw(5) << (e.ok() ? "ok" : "FAIL") << std::setw(40) << e.target()
+                    << e.actor() << "\n";
+        }
+      });
 }
 
 constexpr char kMatchFlags[] =
@@ -471,7 +435,8 @@ std::vector<Command> Commands() {
        "--service, --cost, --request-id, --json",
        [] { return RunDecision(true); }},
       {"check", "decide without charging", "same as acquire", [] { return RunDecision(false); }},
-      {"refund", "give back an Acquire", "--request-id (required), --json", [] { return RunRefund(); }},
+      {"refund", "give back an Acquire", "--request-id (required), --json",
+       [] { return RunRefund(); }},
       {"override set", "assign a tier (and optional custom limit) to clients",
        absl::StrCat(kMatchFlags, "; --tier (required), --daily-limit, --for=DURATION, --reason"),
        [] { return SetOverride(absl::GetFlag(FLAGS_tier)); }},
@@ -483,7 +448,8 @@ std::vector<Command> Commands() {
       {"override list", "list live overrides and bans", "--tier (filter), --json",
        [] { return ListOverrides(absl::GetFlag(FLAGS_tier)); }},
       {"ban", "ban clients, temporarily (--for) or for good",
-       absl::StrCat(kMatchFlags, "; --for=DURATION, --reason"), [] { return SetOverride("banned"); }},
+       absl::StrCat(kMatchFlags, "; --for=DURATION, --reason"),
+       [] { return SetOverride("banned"); }},
       {"unban", "lift a ban", kMatchFlags, [] { return Unban(); }},
       {"usage", "why is this client refused? limits, usage per region, decision",
        "--ip (required), --user-agent, --client-name, --integration-id, --integration-tier, --json",
@@ -559,8 +525,8 @@ int main(int argc, char** argv) {
   for (const auto& c : Commands()) {
     if (c.name != name) continue;
     if (command_help) {
-      std::cout << "quotactl " << c.name << ": " << c.help << "\n  flags: "
-                << (c.flags.empty() ? "none" : c.flags) << "\n";
+      std::cout << "quotactl " << c.name << ": " << c.help
+                << "\n  flags: " << (c.flags.empty() ? "none" : c.flags) << "\n";
       return 0;
     }
     return c.run();
