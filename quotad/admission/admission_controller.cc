@@ -520,6 +520,14 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
   absl::StatusOr<Decision> decision = Decide(request, /*charge=*/true);
   if (!decision.ok()) return done(decision.status());
   if (decision->commit == nullptr) return done(std::move(decision->response));
+  if (decision->commit->deltas.empty()) {
+    // A denial charges nothing: answer now and persist its idempotency
+    // record with the next batch. The request_id stays reserved until the
+    // record is durable, so a replay still gets this first answer. (Only
+    // admitted charges must be in the WAL before the reply.)
+    done(decision->response);
+    done = [](absl::StatusOr<v1::AcquireResponse>) {};
+  }
   {
     absl::MutexLock lock(&commit_mu_);
     commit_queue_.push_back(

@@ -108,7 +108,8 @@ class AdmissionController {
   // thread writes its own charge (and whatever queued meanwhile) in one
   // WriteBatch; otherwise the current writer includes it in its next batch.
   // `done` runs once the charge is durable, on whichever thread wrote it
-  // (often the caller's). `request` need only live until this returns.
+  // (often the caller's); a denial (nothing charged) is answered at once and
+  // its idempotency record written with the next batch. `request` need only live until this returns.
   // `done` must not block.
   using AcquireCallback = std::function<void(absl::StatusOr<v1::AcquireResponse>)>;
   void AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done);
