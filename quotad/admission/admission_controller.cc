@@ -112,12 +112,8 @@ AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* poli
 }
 
 AdmissionController::~AdmissionController() {
-  // Every AcquireAsync drains what it queued before its writer returns, so
-  // nothing is pending once callers are gone; this only checks it.
-  absl::MutexLock lock(&commit_mu_);
-  if (!commit_queue_.empty() || writing_) {
-    QUOTAD_LOG(ERROR) << "admission controller destroyed with commits in flight";
-  }
+  // A writer may still be persisting denials' records after their replies.
+  WaitForIdle();
 }
 
 size_t AdmissionController::ShardOf(const CounterId& id) const {
@@ -539,6 +535,14 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
     writing_ = true;
   }
   DrainCommits();
+}
+
+void AdmissionController::WaitForIdle() {
+  absl::MutexLock lock(&commit_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
+    return !writing_ && commit_queue_.empty();
+  };
+  commit_mu_.Await(absl::Condition(&idle));
 }
 
 void AdmissionController::DrainCommits() {

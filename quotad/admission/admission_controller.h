@@ -129,6 +129,11 @@ class AdmissionController {
   // like any charge). Returns the units cleared. Errors: Unavailable.
   absl::StatusOr<int64_t> ResetCounter(const CounterId& id);
 
+  // Blocks until no group commit is queued or being written (denials are
+  // answered before their record is written). Call after the server stopped
+  // accepting calls and before closing the store.
+  void WaitForIdle();
+
   // Sets the operator override source (e.g. after replication is wired).
   // Call before serving; may be null. Borrowed.
   void SetOverrideSource(const OverrideSource* overrides) { overrides_ = overrides; }
