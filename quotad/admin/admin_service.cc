@@ -1,12 +1,7 @@
 #include "quotad/admin/admin_service.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <fstream>
 
 #include <map>
 
@@ -17,6 +12,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "quotad/common/logging.h"
+#include "quotad/common/secret_file.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/policy/window.h"
 #include "quotad/rpc/unary.h"
@@ -55,28 +51,20 @@ std::string OriginHex(uint64_t origin) {
 }  // namespace
 
 absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path) {
-  if (::access(path.c_str(), F_OK) != 0) {
-    unsigned char raw[32];
-    if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("RAND_bytes failed");
-    const std::string token =
-        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      const std::string line = token + "\n";
-      const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-      ::close(fd);
-      if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
-      QUOTAD_LOG(INFO) << "generated an admin token in " << path;
-    } else if (errno != EEXIST) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("create ", path));
-    }
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("RAND_bytes failed");
+  const std::string fresh =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
+  QUOTAD_ASSIGN_OR_RETURN(bool created, CreateSecretFileIfAbsent(path, fresh + "\n"));
+  if (created) QUOTAD_LOG(INFO) << "generated an admin token in " << path;
+  auto contents = ReadSmallFile(path);
+  if (!contents.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read admin token file ", path, ": ", contents.status().message()));
   }
-  std::ifstream in(path);
-  std::string token;
-  if (!in || !std::getline(in, token)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read admin token file ", path));
-  }
-  token = std::string(absl::StripAsciiWhitespace(token));
+  // The first line is the token (as quotactl reads it).
+  const absl::string_view first_line = absl::string_view(*contents).substr(0, contents->find('\n'));
+  const std::string token(absl::StripAsciiWhitespace(first_line));
   if (token.size() < 16) {
     return absl::FailedPreconditionError(
         absl::StrCat("admin token in ", path, " is shorter than 16 characters"));

@@ -1,12 +1,10 @@
 #include "quotad/identity/identity_hasher.h"
 
-#include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -16,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "quotad/common/logging.h"
+#include "quotad/common/secret_file.h"
 
 namespace quotad {
 namespace {
@@ -25,43 +24,6 @@ std::atomic<uint64_t> g_next_hasher_id{1};
 EVP_MAC* HmacAlgorithm() {
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   return mac;
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
-  std::string out;
-  char buf[256];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return absl::ErrnoToStatus(err, absl::StrCat("read ", path));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > 4096) break;
-  }
-  ::close(fd);
-  return out;
-}
-
-absl::Status CreateKeyFile(const std::string& path) {
-  unsigned char key[IdentityHasher::kKeyBytes];
-  if (RAND_bytes(key, sizeof(key)) != 1) return absl::InternalError("RAND_bytes failed");
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("create ", tmp));
-  bool ok = ::write(fd, key, sizeof(key)) == static_cast<ssize_t>(sizeof(key)) && ::fsync(fd) == 0;
-  ::close(fd);
-  // link() fails if another process created the key first; then we use theirs.
-  if (ok && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) ok = false;
-  ::unlink(tmp.c_str());
-  if (!ok) return absl::InternalError(absl::StrCat("cannot write hash key file ", path));
-  QUOTAD_LOG(INFO) << "generated a new identity hash key in " << path;
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -91,12 +53,17 @@ absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT) return absl::ErrnoToStatus(errno, absl::StrCat("stat ", path));
-    if (auto s = CreateKeyFile(path); !s.ok()) return s;
+    unsigned char fresh[kKeyBytes];
+    if (RAND_bytes(fresh, sizeof(fresh)) != 1) return absl::InternalError("RAND_bytes failed");
+    auto created = CreateSecretFileIfAbsent(
+        path, absl::string_view(reinterpret_cast<const char*>(fresh), sizeof(fresh)));
+    if (!created.ok()) return created.status();
+    if (*created) QUOTAD_LOG(INFO) << "generated a new identity hash key in " << path;
   } else if ((st.st_mode & 077) != 0) {
     QUOTAD_LOG(WARNING) << "hash key file " << path
                         << " is readable by group or others; chmod 600 it";
   }
-  auto key = ReadWholeFile(path);
+  auto key = ReadSmallFile(path);
   if (!key.ok()) return key.status();
   if (key->size() < 16) {
     return absl::FailedPreconditionError(
