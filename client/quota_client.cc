@@ -3,14 +3,11 @@
 #include <chrono>
 
 #include "grpcpp/grpcpp.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/v1/quota.grpc.pb.h"
 
 namespace quotad::client {
 namespace {
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 class GrpcQuotaConnection final : public QuotaConnection {
  public:
@@ -35,7 +32,7 @@ class GrpcQuotaConnection final : public QuotaConnection {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout_));
     grpc::Status status = ((*stub_).*method)(&context, request, &response);
-    if (!status.ok()) return FromGrpc(status);
+    if (!status.ok()) return rpc::FromGrpcStatus(status);
     return response;
   }
 

@@ -29,6 +29,7 @@
 #include "client/quota_client.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/v1/admin.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "quotad address host:port");
@@ -193,7 +194,7 @@ absl::StatusOr<AdminCall> MakeAdmin() {
 }
 
 int GrpcError(const grpc::Status& s) {
-  return RpcError(absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
+  return RpcError(rpc::FromGrpcStatus(s));
 }
 
 // Calls one admin RPC with the bearer token; prints the response as JSON with

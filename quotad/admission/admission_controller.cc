@@ -32,11 +32,6 @@ absl::BitGenRef ThreadLocalGen() {
   return absl::BitGenRef(gen);
 }
 
-absl::Status AsUnavailable(const absl::Status& s) {
-  if (s.ok() || absl::IsUnavailable(s)) return s;
-  return absl::UnavailableError(s.message());
-}
-
 }  // namespace
 
 // Locks a set of shards in ascending index order; unlocks on destruction.

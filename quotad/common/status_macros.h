@@ -6,6 +6,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+namespace quotad {
+
+// Storage and peer failures surface to callers as UNAVAILABLE (they choose
+// fail-open or fail-closed); OK and UNAVAILABLE pass through unchanged.
+inline absl::Status AsUnavailable(const absl::Status& s) {
+  if (s.ok() || absl::IsUnavailable(s)) return s;
+  return absl::UnavailableError(s.message());
+}
+
+}  // namespace quotad
+
 #define QUOTAD_CONCAT_INNER_(a, b) a##b
 #define QUOTAD_CONCAT_(a, b) QUOTAD_CONCAT_INNER_(a, b)
 

@@ -6,20 +6,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 
 namespace quotad {
 namespace {
-
-absl::Status AsUnavailable(const absl::Status& s) {
-  if (s.ok() || absl::IsUnavailable(s)) return s;
-  return absl::UnavailableError(s.message());
-}
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 std::chrono::system_clock::time_point ToDeadline(absl::Time t) {
   return absl::ToChronoTime(t);
@@ -314,7 +306,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
   {
     grpc::ClientContext context;
     context.set_deadline(ToDeadline(call_deadline()));
-    absl::Status s = FromGrpc(peer.stub->Digest(&context, digest_request, &remote));
+    absl::Status s = rpc::FromGrpcStatus(peer.stub->Digest(&context, digest_request, &remote));
     RecordContact(peer, s);
     if (!s.ok()) return s;
   }
@@ -339,7 +331,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
       v1::PullRangeResponse page;
       grpc::ClientContext context;
       context.set_deadline(ToDeadline(call_deadline()));
-      absl::Status s = FromGrpc(peer.stub->PullRange(&context, pull, &page));
+      absl::Status s = rpc::FromGrpcStatus(peer.stub->PullRange(&context, pull, &page));
       if (!s.ok()) {
         RecordContact(peer, s);
         return s;
@@ -371,7 +363,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
     v1::PullRecordsResponse page;
     grpc::ClientContext context;
     context.set_deadline(ToDeadline(call_deadline()));
-    absl::Status s = FromGrpc(peer.stub->PullRecords(&context, pull, &page));
+    absl::Status s = rpc::FromGrpcStatus(peer.stub->PullRecords(&context, pull, &page));
     if (!s.ok()) {
       RecordContact(peer, s);
       return s;
@@ -597,7 +589,7 @@ void Replicator::SendPush(Peer& peer) {
                                  peer.bytes_sent += done->request.ByteSizeLong();
                                }
                              }
-                             RecordContact(peer, FromGrpc(status));
+                             RecordContact(peer, rpc::FromGrpcStatus(status));
                              absl::MutexLock lock(&lifecycle_mu_);
                              --pushes_in_flight_;
                            });

@@ -6,8 +6,6 @@
 
 namespace quotad {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) { return rpc::ToGrpcStatus(status); }
-
 void QuotaServiceImpl::Observe(const char* rpc, absl::Time start, const absl::Status& status,
                                const v1::AcquireRequest* request,
                                const v1::AcquireResponse* response) {

@@ -15,9 +15,6 @@
 
 namespace quotad {
 
-// absl and gRPC status codes share google.rpc.Code numbering.
-grpc::Status ToGrpcStatus(const absl::Status& status);
-
 class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
  public:
   // `admission` is borrowed and must outlive the service. `metrics` and
