@@ -80,6 +80,8 @@ Replicator::~Replicator() {
 }
 
 absl::Status Replicator::RebuildDigests() {
+  // Sketches only serve peers; a standalone node skips the full scan.
+  if (peers_.empty()) return absl::OkStatus();
   size_t slots = 0;
   auto visited = store_->ScanSlots("", 0, UINT32_MAX, "", SIZE_MAX, [&](const SlotValue& v) {
     digests_.Add(v.key, v.value);

@@ -73,8 +73,9 @@ class Replicator final : public SlotChangeListener {
              PolicyHolder* policy, Clock* clock, ReplicatorOptions options);
   ~Replicator() override;  // Stop()s
 
-  // Builds the sketches from a full scan of the store. Call once, before
-  // Start() and before serving.
+  // Builds the sketches from a full scan of the store (skipped when there
+  // are no peers: nobody would ask for them). Call once, before Start() and
+  // before serving.
   absl::Status RebuildDigests();
   // One anti-entropy round with every peer, bounded by `timeout` in total;
   // used at start so a restarted node catches up before it serves.
