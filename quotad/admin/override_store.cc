@@ -21,8 +21,6 @@ absl::Time ExpiryOf(const v1::Override& o) {
   return absl::FromUnixSeconds(o.expires_at().seconds()) + absl::Nanoseconds(o.expires_at().nanos());
 }
 
-bool Live(const OverrideDecision&, absl::Time expires, absl::Time now) { return now < expires; }
-
 }  // namespace
 
 OverrideStore::OverrideStore(Replicator* replicator, Clock* clock)
@@ -127,27 +125,27 @@ std::optional<OverrideDecision> OverrideStore::Find(const ClientFacts& facts,
     index = index_;
   }
   if (auto it = index->by_ip.find(IpKey(facts.ip));
-      it != index->by_ip.end() && Live(it->second.decision, it->second.expires, now)) {
+      it != index->by_ip.end() && now < it->second.expires) {
     return it->second.decision;
   }
   for (const auto& [cidr, entry] : index->by_cidr) {
-    if (cidr.Contains(facts.ip) && Live(entry.decision, entry.expires, now)) return entry.decision;
+    if (cidr.Contains(facts.ip) && now < entry.expires) return entry.decision;
   }
   if (!facts.integration_id.empty()) {
     if (auto it = index->by_integration_id.find(facts.integration_id);
-        it != index->by_integration_id.end() && Live(it->second.decision, it->second.expires, now)) {
+        it != index->by_integration_id.end() && now < it->second.expires) {
       return it->second.decision;
     }
   }
   if (!facts.client_name.empty()) {
     if (auto it = index->by_client_name.find(facts.client_name);
-        it != index->by_client_name.end() && Live(it->second.decision, it->second.expires, now)) {
+        it != index->by_client_name.end() && now < it->second.expires) {
       return it->second.decision;
     }
   }
   const re2::StringPiece ua(facts.user_agent.data(), facts.user_agent.size());
   for (const auto& [re, entry] : index->by_user_agent) {
-    if (Live(entry.decision, entry.expires, now) && RE2::PartialMatch(ua, *re)) {
+    if (now < entry.expires && RE2::PartialMatch(ua, *re)) {
       return entry.decision;
     }
   }

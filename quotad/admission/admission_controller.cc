@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <tuple>
 
 #include "absl/random/random.h"
 #include "absl/synchronization/notification.h"
@@ -640,9 +641,14 @@ absl::StatusOr<RemoteMergeResult> AdmissionController::MergeRemoteSlots(
   if (candidates.empty()) return result;
 
   // Duplicates within one batch: keep the largest value per slot.
-  std::sort(candidates.begin(), candidates.end(), [](const SlotValue& a, const SlotValue& b) {
-    const std::string ka = a.key.Encode(), kb = b.key.Encode();
-    return ka != kb ? ka < kb : a.value > b.value;
+  // (Any order that groups equal keys will do; no key encoding needed.)
+  auto fields = [](const SlotValue& v) {
+    return std::make_tuple(static_cast<uint8_t>(v.key.id.dimension), v.key.id.hash, v.key.hour,
+                           v.key.origin, static_cast<uint8_t>(v.key.kind));
+  };
+  std::sort(candidates.begin(), candidates.end(), [&](const SlotValue& a, const SlotValue& b) {
+    const auto fa = fields(a), fb = fields(b);
+    return fa != fb ? fa < fb : a.value > b.value;
   });
   candidates.erase(std::unique(candidates.begin(), candidates.end(),
                                [](const SlotValue& a, const SlotValue& b) { return a.key == b.key; }),
