@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 
 namespace quotad::bench {
@@ -15,6 +16,10 @@ namespace quotad::bench {
 // Returns the process exit code.
 inline int ServeUntilSignal(grpc::Service* service, const std::string& listen,
                             const std::string& port_file, const char* name) {
+  // As in quotad's main(): Debian's Abseil has Mutex deadlock detection on,
+  // which costs the comparison servers as much as quotad (gRPC locks
+  // absl::Mutex on every call). A ceiling must not carry a cost quotad sheds.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);

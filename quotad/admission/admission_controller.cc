@@ -73,7 +73,7 @@ class AdmissionController::InflightId {
 };
 
 struct AdmissionController::PendingCommit {
-  absl::InlinedVector<CounterDelta, 3> deltas;  // empty for a denial
+  absl::InlinedVector<CounterDelta, 3> deltas;
   std::optional<IdempotencyPut> put;
   absl::InlinedVector<size_t, 4> shard_ids;     // locked to release the reservation
   std::unique_ptr<InflightId> inflight;         // the request_id reservation
@@ -449,26 +449,26 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   }
   locks.reset();
 
-  // 3. What must be made durable (by the committer, outside the locks).
+  // 3. What must be made durable (by the committer, outside the locks). A
+  //    denial charges nothing, so nothing about it is written: a replay of
+  //    its request_id is simply decided again (idempotency exists to stop
+  //    double charges), and a client hammering past its limit costs no disk
+  //    writes at all. Its request_id reservation ends when Decide returns.
   Decision decision;
-  if (charge && (charged || idem_key)) {
+  if (charged) {
     auto commit = std::make_unique<PendingCommit>();
-    if (charged) {
-      for (const LimitEval& l : limits) {
-        commit->deltas.push_back({l.id, hour, CountKind::kCharged, static_cast<uint64_t>(cost)});
-      }
-      commit->shard_ids = shard_ids;
+    for (const LimitEval& l : limits) {
+      commit->deltas.push_back({l.id, hour, CountKind::kCharged, static_cast<uint64_t>(cost)});
     }
+    commit->shard_ids = shard_ids;
     if (idem_key) {
       v1::IdempotencyRecord record;
       *record.mutable_response() = resp;
-      record.set_cost(charged ? cost : 0);
-      if (charged) {
-        for (const LimitEval& l : limits) {
-          auto* c = record.add_charged();
-          c->set_counter_id(l.id.Encode());
-          c->set_hour(hour);
-        }
+      record.set_cost(cost);
+      for (const LimitEval& l : limits) {
+        auto* c = record.add_charged();
+        c->set_counter_id(l.id.Encode());
+        c->set_hour(hour);
       }
       commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,
                                    record.SerializeAsString()};
@@ -487,7 +487,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
 }
 
 absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl::Status& written) {
-  if (!commit.deltas.empty()) {
+  {
     ShardLocks relock(shards_.get(), commit.shard_ids);
     for (size_t id : UniqueShards(commit.shard_ids)) --shards_[id].inflight_writes;
     if (!written.ok()) {
@@ -511,15 +511,8 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
 void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done) {
   absl::StatusOr<Decision> decision = Decide(request, /*charge=*/true);
   if (!decision.ok()) return done(decision.status());
+  // Denials and replays write nothing and are answered at once.
   if (decision->commit == nullptr) return done(std::move(decision->response));
-  if (decision->commit->deltas.empty()) {
-    // A denial charges nothing: answer now and persist its idempotency
-    // record with the next batch. The request_id stays reserved until the
-    // record is durable, so a replay still gets this first answer. (Only
-    // admitted charges must be in the WAL before the reply.)
-    done(decision->response);
-    done = [](absl::StatusOr<v1::AcquireResponse>) {};
-  }
   {
     absl::MutexLock lock(&commit_mu_);
     commit_queue_.push_back(
@@ -584,7 +577,8 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
     if (!stored.ok()) return AsUnavailable(stored.status());
     if (!stored->has_value()) {
       return absl::NotFoundError(
-          "request_id: no Acquire recorded under this request_id (unknown or past its TTL)");
+          "request_id: no admitted Acquire under this request_id (unknown, denied, or past its "
+          "TTL)");
     }
     v1::IdempotencyRecord record;
     if (!record.ParseFromString(**stored)) {

@@ -108,9 +108,9 @@ class AdmissionController {
   // thread writes its own charge (and whatever queued meanwhile) in one
   // WriteBatch; otherwise the current writer includes it in its next batch.
   // `done` runs once the charge is durable, on whichever thread wrote it
-  // (often the caller's); a denial (nothing charged) is answered at once and
-  // its idempotency record written with the next batch. `request` need only live until this returns.
-  // `done` must not block.
+  // (often the caller's); a denial or a replay (nothing to write) is answered
+  // at once on the caller's thread. `request` need only live until this
+  // returns. `done` must not block.
   using AcquireCallback = std::function<void(absl::StatusOr<v1::AcquireResponse>)>;
   void AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done);
 
@@ -118,7 +118,8 @@ class AdmissionController {
   absl::StatusOr<v1::AcquireResponse> Check(const v1::AcquireRequest& request);
 
   // Gives back what the Acquire with this request_id charged. Errors:
-  // InvalidArgument; NotFound (unknown or expired request_id); Unavailable.
+  // InvalidArgument; NotFound (unknown, denied or expired request_id: only
+  // admitted Acquires are recorded); Unavailable.
   absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request);
 
   // The decision Check would give plus how it was reached. Errors as Check.
@@ -129,9 +130,8 @@ class AdmissionController {
   // like any charge). Returns the units cleared. Errors: Unavailable.
   absl::StatusOr<int64_t> ResetCounter(const CounterId& id);
 
-  // Blocks until no group commit is queued or being written (denials are
-  // answered before their record is written). Call after the server stopped
-  // accepting calls and before closing the store.
+  // Blocks until no group commit is queued or being written. Call after the
+  // server stopped accepting calls and before closing the store.
   void WaitForIdle();
 
   // Sets the operator override source (e.g. after replication is wired).
