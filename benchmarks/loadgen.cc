@@ -5,7 +5,10 @@
 //     each completion issues the next call.
 //   Open loop:  --rate calls per second at fixed intended send times; latency
 //     is measured from the intended send time, so queueing is not hidden.
-// Identities: --clients distinct clients drawn Zipf(--zipf_q); --automated
+// Identities: --clients distinct clients drawn Zipf(--zipf_q) (a few hot
+// clients soon over their limits, a long tail of admitted ones), or uniformly
+// with --distribution=uniform (nearly every call admitted: the write-heavy
+// case); --automated
 // of them send client_name=murakami (the automated tier), --ipv6 of them use
 // IPv6. Each call carries a unique request_id (as locate would) unless
 // --request_ids=false. After --warmup, runs --duration and prints QPS and
@@ -46,6 +49,7 @@ ABSL_FLAG(double, rate, 10000, "open loop: calls per second");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "measured duration");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "unmeasured warm-up");
 ABSL_FLAG(int64_t, clients, 1000000, "distinct clients");
+ABSL_FLAG(std::string, distribution, "zipf", "how clients are drawn: zipf or uniform");
 ABSL_FLAG(double, zipf_q, 1.1, "Zipf exponent (> 1)");
 ABSL_FLAG(double, automated, 0.10, "fraction of clients in the automated tier");
 ABSL_FLAG(double, ipv6, 0.30, "fraction of clients on IPv6");
@@ -74,11 +78,13 @@ struct Result {
 std::vector<v1::AcquireRequest> BuildPool(size_t size) {
   std::mt19937_64 rng(12345);
   absl::zipf_distribution<int64_t> zipf(absl::GetFlag(FLAGS_clients) - 1, absl::GetFlag(FLAGS_zipf_q));
+  std::uniform_int_distribution<int64_t> uniform(0, absl::GetFlag(FLAGS_clients) - 1);
+  const bool is_uniform = absl::GetFlag(FLAGS_distribution) == "uniform";
   std::vector<v1::AcquireRequest> pool(size);
   const double automated = absl::GetFlag(FLAGS_automated);
   const double ipv6 = absl::GetFlag(FLAGS_ipv6);
   for (auto& req : pool) {
-    const int64_t c = zipf(rng);
+    const int64_t c = is_uniform ? uniform(rng) : zipf(rng);
     // Per-client properties from a hash of the index, stable across draws.
     const uint64_t h = (static_cast<uint64_t>(c) + 1) * 0x9E3779B97F4A7C15ULL;
     const double u1 = static_cast<double>(h >> 40) / static_cast<double>(1ULL << 24);
@@ -246,13 +252,16 @@ std::string ToJson(const Result& r) {
 }
 
 void PrintHeader() {
-  std::cout << absl::StrFormat("%-22s %-7s %6s %10s %9s %9s %9s %9s %8s\n", "server", "mode", "conc",
-                               "qps", "p50 us", "p90 us", "p99 us", "p99.9 us", "errors");
+  std::cout << absl::StrFormat("%-22s %-7s %6s %10s %9s %9s %9s %9s %8s %8s\n", "server", "mode",
+                               "conc", "qps", "p50 us", "p90 us", "p99 us", "p99.9 us", "allowed",
+                               "errors");
 }
 
 void PrintRow(const Result& r) {
-  std::cout << absl::StrFormat("%-22s %-7s %6d %10.0f %9.1f %9.1f %9.1f %9.1f %8d\n", r.label, r.mode,
-                               r.concurrency, r.qps, r.p50_us, r.p90_us, r.p99_us, r.p999_us, r.errors);
+  const double allowed_pct = r.ok > 0 ? 100.0 * static_cast<double>(r.allowed) / r.ok : 0;
+  std::cout << absl::StrFormat("%-22s %-7s %6d %10.0f %9.1f %9.1f %9.1f %9.1f %7.1f%% %8d\n",
+                               r.label, r.mode, r.concurrency, r.qps, r.p50_us, r.p90_us, r.p99_us,
+                               r.p999_us, allowed_pct, r.errors);
 }
 
 int Summarize(const std::string& path) {
@@ -274,6 +283,8 @@ int Summarize(const std::string& path) {
     r.p99_us = f.at("p99_us").number_value();
     r.p999_us = f.at("p999_us").number_value();
     r.errors = static_cast<int64_t>(f.at("errors").number_value());
+    r.ok = static_cast<int64_t>(f.at("ok").number_value());
+    r.allowed = static_cast<int64_t>(f.at("allowed").number_value());
     r.mode = f.at("mode").string_value();
     if (std::find(labels.begin(), labels.end(), r.label) == labels.end()) labels.push_back(r.label);
     if (std::find(concurrencies.begin(), concurrencies.end(), r.concurrency) == concurrencies.end()) {
@@ -314,6 +325,11 @@ int Summarize(const std::string& path) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_summarize).empty()) return quotad::Summarize(absl::GetFlag(FLAGS_summarize));
+  if (absl::GetFlag(FLAGS_distribution) != "zipf" &&
+      absl::GetFlag(FLAGS_distribution) != "uniform") {
+    std::cerr << "--distribution must be zipf or uniform\n";
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_zipf_q) <= 1.0) {
     std::cerr << "--zipf_q must be > 1\n";
     return 2;
