@@ -90,7 +90,9 @@ std::vector<v1::AcquireRequest> BuildPool(size_t size) {
     const double u1 = static_cast<double>(h >> 40) / static_cast<double>(1ULL << 24);
     const double u2 = static_cast<double>((h >> 16) & 0xffffff) / static_cast<double>(1ULL << 24);
     if (u2 < ipv6) {
-      req.set_ip(absl::StrFormat("2001:db8:%x:%x::%x", (c >> 16) & 0xffff, c & 0xffff, (h & 0xff) + 1));
+      // The client index picks the /48 first (as IPv4's picks the /24 last
+      // octets): ~16 clients per /48 at 1M clients, not 65,536.
+      req.set_ip(absl::StrFormat("2001:db8:%x:%x::%x", c & 0xffff, (c >> 16) & 0xffff, (h & 0xff) + 1));
     } else {
       req.set_ip(absl::StrCat(10 + (c >> 24) % 100, ".", (c >> 16) & 255, ".", (c >> 8) & 255, ".",
                               c & 255));

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   g++ make cmake pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev libabsl-dev libre2-dev libssl-dev
+  librocksdb-dev libabsl-dev libre2-dev libssl-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libhiredis-dev
 )
 

@@ -1,15 +1,15 @@
 #include "quotad/identity/identity_hasher.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -17,16 +17,9 @@
 #include "quotad/common/secret_file.h"
 
 namespace quotad {
-namespace {
 
-std::atomic<uint64_t> g_next_hasher_id{1};
-
-EVP_MAC* HmacAlgorithm() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  return mac;
-}
-
-}  // namespace
+static_assert(crypto_shorthash_siphashx24_KEYBYTES == 16);
+static_assert(crypto_shorthash_siphashx24_BYTES == sizeof(IdentityHash));
 
 std::string HashToHex(const IdentityHash& hash) {
   return absl::BytesToHexString(
@@ -35,17 +28,20 @@ std::string HashToHex(const IdentityHash& hash) {
 
 absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::Create(absl::string_view key) {
   if (key.size() < 16) return absl::InvalidArgumentError("hash key must be at least 16 bytes");
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(HmacAlgorithm());
-  if (ctx == nullptr) return absl::InternalError("EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1) {
-    EVP_MAC_CTX_free(ctx);
-    return absl::InternalError("EVP_MAC_init failed");
+  // Derive the SipHash key so the file's bytes serve one purpose only.
+  static constexpr char kLabel[] = "quotad identity siphashx24 v1";
+  unsigned char derived[EVP_MAX_MD_SIZE];
+  unsigned int derived_len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(kLabel), sizeof(kLabel) - 1, derived,
+           &derived_len) == nullptr ||
+      derived_len < 16) {
+    return absl::InternalError("HMAC-SHA256 key derivation failed");
   }
-  return std::unique_ptr<IdentityHasher>(new IdentityHasher(ctx, g_next_hasher_id.fetch_add(1)));
+  std::array<uint8_t, 16> siphash_key;
+  std::memcpy(siphash_key.data(), derived, siphash_key.size());
+  OPENSSL_cleanse(derived, sizeof(derived));
+  return std::unique_ptr<IdentityHasher>(new IdentityHasher(siphash_key));
 }
 
 absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
@@ -72,58 +68,25 @@ absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
   return Create(*key);
 }
 
-IdentityHasher::~IdentityHasher() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(mac_ctx_)); }
-
-namespace {
-
-// Per-thread working contexts, one per live hasher (current and previous key
-// during a rotation). Re-initialising a context with its stored key is much
-// cheaper than duplicating the keyed context for every hash (no allocation).
-struct ThreadContexts {
-  struct Slot {
-    uint64_t owner = 0;
-    EVP_MAC_CTX* ctx = nullptr;
-  };
-  std::array<Slot, 2> slots;
-  size_t next_victim = 0;
-  ~ThreadContexts() {
-    for (Slot& s : slots) EVP_MAC_CTX_free(s.ctx);
-  }
-  EVP_MAC_CTX* For(uint64_t owner, const EVP_MAC_CTX* keyed) {
-    for (Slot& s : slots) {
-      if (s.owner == owner) return s.ctx;
-    }
-    Slot& s = slots[next_victim++ % slots.size()];
-    EVP_MAC_CTX_free(s.ctx);
-    s.ctx = EVP_MAC_CTX_dup(keyed);
-    s.owner = owner;
-    return s.ctx;
-  }
-};
-
-}  // namespace
+IdentityHasher::~IdentityHasher() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 IdentityHash IdentityHasher::Hash(IdentityDomain domain,
                                   std::initializer_list<absl::string_view> parts) const {
-  thread_local ThreadContexts contexts;
-  EVP_MAC_CTX* ctx = contexts.For(id_, static_cast<const EVP_MAC_CTX*>(mac_ctx_));
-  EVP_MAC_init(ctx, nullptr, 0, nullptr);  // same key, fresh state
-  const unsigned char d = static_cast<unsigned char>(domain);
-  EVP_MAC_update(ctx, &d, 1);
+  // domain || (be32 length || bytes)*, assembled in a per-thread buffer (no
+  // allocation once it has grown to the largest input seen).
+  thread_local std::string input;
+  input.clear();
+  input.push_back(static_cast<char>(domain));
   for (absl::string_view part : parts) {
     const uint32_t len = static_cast<uint32_t>(part.size());
-    const unsigned char len_bytes[4] = {static_cast<unsigned char>(len >> 24),
-                                        static_cast<unsigned char>(len >> 16),
-                                        static_cast<unsigned char>(len >> 8),
-                                        static_cast<unsigned char>(len)};
-    EVP_MAC_update(ctx, len_bytes, 4);
-    EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+    const char len_bytes[4] = {static_cast<char>(len >> 24), static_cast<char>(len >> 16),
+                               static_cast<char>(len >> 8), static_cast<char>(len)};
+    input.append(len_bytes, 4);
+    input.append(part.data(), part.size());
   }
-  unsigned char full[EVP_MAX_MD_SIZE];
-  size_t full_len = 0;
-  EVP_MAC_final(ctx, full, &full_len, sizeof(full));
   IdentityHash out;
-  std::memcpy(out.data(), full, out.size());
+  crypto_shorthash_siphashx24(out.data(), reinterpret_cast<const unsigned char*>(input.data()),
+                              input.size(), key_.data());
   return out;
 }
 
