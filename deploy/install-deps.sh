@@ -7,6 +7,7 @@ PACKAGES=(
   g++ make cmake pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libre2-dev libssl-dev libsodium-dev
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libhiredis-dev
 )
 
