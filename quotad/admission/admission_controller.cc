@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/random/random.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "quotad/admission/next_request.h"
@@ -26,6 +27,25 @@ uint64_t Load64(const IdentityHash& h) {
   uint64_t v;
   std::memcpy(&v, h.data(), sizeof(v));
   return v;
+}
+
+// `record` (whose response field is unset) serialized with `response` as its
+// response field, without copying the response into the record: protobuf's
+// wire format lets a message field be appended as tag + length + bytes.
+std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
+                                        const v1::AcquireResponse& response) {
+  using google::protobuf::io::CodedOutputStream;
+  std::string out = record.SerializeAsString();
+  const size_t size = response.ByteSizeLong();
+  uint8_t header[1 + 5];  // tag + at most 5 varint bytes for a 32-bit length
+  header[0] = static_cast<uint8_t>((v1::IdempotencyRecord::kResponseFieldNumber << 3) | 2);
+  const uint8_t* header_end =
+      CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), header + 1);
+  out.append(reinterpret_cast<const char*>(header), static_cast<size_t>(header_end - header));
+  const size_t offset = out.size();
+  out.resize(offset + size);
+  response.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data() + offset));
+  return out;
 }
 
 absl::BitGenRef ThreadLocalGen() {
@@ -463,7 +483,6 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     commit->shard_ids = shard_ids;
     if (idem_key) {
       v1::IdempotencyRecord record;
-      *record.mutable_response() = resp;
       record.set_cost(cost);
       for (const LimitEval& l : limits) {
         auto* c = record.add_charged();
@@ -471,7 +490,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
         c->set_hour(hour);
       }
       commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,
-                                   record.SerializeAsString()};
+                                   SerializeRecordWithResponse(record, resp)};
     }
     commit->inflight = std::move(inflight);
     commit->burst_taken = burst_taken;

@@ -93,41 +93,61 @@ int Metrics::port() const {
   return ports.empty() ? 0 : ports.front();
 }
 
-void Metrics::ObserveRpc(const std::string& rpc, const std::string& code, absl::Duration latency) {
+void Metrics::ObserveRpc(absl::string_view rpc, absl::StatusCode code, absl::Duration latency) {
   static const prometheus::Histogram::BucketBoundaries kBuckets = {
       0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1};
-  prometheus::Histogram* h;
+  const int index = static_cast<int>(code);
+  if (index < 0 || index >= kCodes) return;
+  prometheus::Histogram* h = nullptr;
   {
-    const std::string key = absl::StrCat(rpc, "|", code);
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = rpc_children_.find(rpc); it != rpc_children_.end()) h = it->second.by_code[index];
+  }
+  if (h == nullptr) {
     absl::MutexLock lock(&mu_);
-    auto it = rpc_children_.find(key);
-    if (it == rpc_children_.end()) {
-      it = rpc_children_.emplace(key, &rpc_latency_->Add({{"rpc", rpc}, {"code", code}}, kBuckets))
-               .first;
+    prometheus::Histogram*& slot = rpc_children_[rpc].by_code[index];
+    if (slot == nullptr) {
+      slot = &rpc_latency_->Add({{"rpc", std::string(rpc)}, {"code", absl::StatusCodeToString(code)}},
+                                kBuckets);
     }
-    h = it->second;
+    h = slot;
   }
   h->Observe(absl::ToDoubleSeconds(latency));
 }
 
-void Metrics::CountDecision(const std::string& tier, v1::Reason reason, bool shadow) {
-  const std::string reason_name = v1::Reason_Name(reason);
-  prometheus::Counter* c;
+void Metrics::CountDecision(absl::string_view tier, v1::Reason reason, bool shadow) {
+  const int r = static_cast<int>(reason);
+  if (r < 0 || r >= kReasons) return;
+  prometheus::Counter* counter = nullptr;
+  prometheus::Counter* shadow_counter = nullptr;
   {
-    const std::string key = absl::StrCat(tier, "|", reason_name, "|", shadow);
-    absl::MutexLock lock(&mu_);
-    auto it = decision_children_.find(key);
-    if (it == decision_children_.end()) {
-      it = decision_children_
-               .emplace(key, &decisions_->Add({{"tier", tier},
-                                               {"reason", reason_name},
-                                               {"shadow", shadow ? "true" : "false"}}))
-               .first;
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = tier_children_.find(tier); it != tier_children_.end()) {
+      counter = it->second.decisions[r][shadow];
+      shadow_counter = it->second.would_deny[r];
     }
-    c = it->second;
   }
-  c->Increment();
-  if (shadow) would_deny_->Add({{"tier", tier}, {"reason", reason_name}}).Increment();
+  if (counter == nullptr || (shadow && shadow_counter == nullptr)) {
+    absl::MutexLock lock(&mu_);
+    TierChildren& children = tier_children_[tier];
+    const std::string reason_name = v1::Reason_Name(reason);
+    prometheus::Counter*& slot = children.decisions[r][shadow];
+    if (slot == nullptr) {
+      slot = &decisions_->Add({{"tier", std::string(tier)},
+                               {"reason", reason_name},
+                               {"shadow", shadow ? "true" : "false"}});
+    }
+    counter = slot;
+    if (shadow) {
+      prometheus::Counter*& would = children.would_deny[r];
+      if (would == nullptr) {
+        would = &would_deny_->Add({{"tier", std::string(tier)}, {"reason", reason_name}});
+      }
+      shadow_counter = would;
+    }
+  }
+  counter->Increment();
+  if (shadow) shadow_counter->Increment();
 }
 
 void Metrics::CountPolicyReload(bool ok) {

@@ -5,6 +5,7 @@
 #ifndef QUOTAD_OBSERVABILITY_METRICS_H_
 #define QUOTAD_OBSERVABILITY_METRICS_H_
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/counter.h"
@@ -42,8 +44,10 @@ class Metrics {
   // The port /metrics is served on (0 before Serve()).
   int port() const;
 
-  void ObserveRpc(const std::string& rpc, const std::string& code, absl::Duration latency);
-  void CountDecision(const std::string& tier, v1::Reason reason, bool shadow);
+  // Request-path updates: after the first call per label set, a shared
+  // (reader) lock and an array index; no allocation.
+  void ObserveRpc(absl::string_view rpc, absl::StatusCode code, absl::Duration latency);
+  void CountDecision(absl::string_view tier, v1::Reason reason, bool shadow);
   void CountPolicyReload(bool ok);
   // Creates the per-tier shadow-mode series at zero so dashboards show them
   // before the first event. Call at start and after each policy reload.
@@ -61,9 +65,19 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* would_deny_;
   prometheus::Family<prometheus::Counter>* reloads_;
 
+  static constexpr int kCodes = 17;  // absl::StatusCode 0..16
+  static constexpr int kReasons = v1::Reason_ARRAYSIZE;
+  struct RpcChildren {
+    std::array<prometheus::Histogram*, kCodes> by_code{};
+  };
+  struct TierChildren {
+    // [reason][shadow]
+    std::array<std::array<prometheus::Counter*, 2>, kReasons> decisions{};
+    std::array<prometheus::Counter*, kReasons> would_deny{};
+  };
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_children_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, prometheus::Counter*> decision_children_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, RpcChildren> rpc_children_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, TierChildren> tier_children_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace quotad

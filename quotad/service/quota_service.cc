@@ -10,7 +10,7 @@ void QuotaServiceImpl::Observe(const char* rpc, absl::Time start, const absl::St
                                const v1::AcquireRequest* request,
                                const v1::AcquireResponse* response) {
   if (metrics_ != nullptr) {
-    metrics_->ObserveRpc(rpc, absl::StatusCodeToString(status.code()), absl::Now() - start);
+    metrics_->ObserveRpc(rpc, status.code(), absl::Now() - start);
     if (response != nullptr && !response->replayed()) {
       metrics_->CountDecision(response->tier(), response->reason(), response->shadow_denied());
     }

@@ -317,6 +317,11 @@ TEST_F(AdmissionTest, ReplayedRequestIdReturnsTheFirstAnswerAndChargesOnce) {
   EXPECT_TRUE(again.replayed());
   EXPECT_TRUE(again.allowed());
   EXPECT_EQ(again.next_request().seconds(), first.next_request().seconds());
+  // The stored answer is the first answer, field for field.
+  auto stored = again;
+  stored.clear_replayed();
+  EXPECT_EQ(stored.SerializeAsString(), first.SerializeAsString());
+  ASSERT_EQ(again.limits_size(), first.limits_size());
   EXPECT_EQ(Used(req), 1);
   // Past the TTL (1 h default) the id is forgotten and charges anew.
   clock_.Advance(absl::Minutes(51));
