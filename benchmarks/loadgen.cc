@@ -73,36 +73,53 @@ struct Result {
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0;
 };
 
-// A pool of requests pre-drawn from the identity distribution, so the load
-// generator spends its CPU on calls, not on formatting.
-std::vector<v1::AcquireRequest> BuildPool(size_t size) {
-  std::mt19937_64 rng(12345);
-  absl::zipf_distribution<int64_t> zipf(absl::GetFlag(FLAGS_clients) - 1, absl::GetFlag(FLAGS_zipf_q));
-  std::uniform_int_distribution<int64_t> uniform(0, absl::GetFlag(FLAGS_clients) - 1);
-  const bool is_uniform = absl::GetFlag(FLAGS_distribution) == "uniform";
-  std::vector<v1::AcquireRequest> pool(size);
-  const double automated = absl::GetFlag(FLAGS_automated);
-  const double ipv6 = absl::GetFlag(FLAGS_ipv6);
-  for (auto& req : pool) {
-    const int64_t c = is_uniform ? uniform(rng) : zipf(rng);
-    // Per-client properties from a hash of the index, stable across draws.
+// Draws each call's client from the identity distribution (per call, so
+// --clients distinct clients really are in play, not a small recycled pool).
+// Per-client properties (automated, IPv6) come from a hash of the index, so
+// they are stable across draws. Thread-safe: each thread has its own RNG.
+class IdentitySource {
+ public:
+  IdentitySource()
+      : clients_(std::max<int64_t>(1, absl::GetFlag(FLAGS_clients))),
+        uniform_(absl::GetFlag(FLAGS_distribution) == "uniform"),
+        zipf_(clients_ - 1, absl::GetFlag(FLAGS_zipf_q)),
+        automated_(absl::GetFlag(FLAGS_automated)),
+        ipv6_(absl::GetFlag(FLAGS_ipv6)) {}
+
+  void Fill(v1::AcquireRequest* req) const {
+    static std::atomic<uint64_t> next_seed{12345};
+    thread_local std::mt19937_64 rng(next_seed.fetch_add(1));
+    thread_local absl::zipf_distribution<int64_t> zipf = zipf_;
+    const int64_t c = uniform_ ? std::uniform_int_distribution<int64_t>(0, clients_ - 1)(rng)
+                               : zipf(rng);
     const uint64_t h = (static_cast<uint64_t>(c) + 1) * 0x9E3779B97F4A7C15ULL;
     const double u1 = static_cast<double>(h >> 40) / static_cast<double>(1ULL << 24);
     const double u2 = static_cast<double>((h >> 16) & 0xffffff) / static_cast<double>(1ULL << 24);
-    if (u2 < ipv6) {
+    if (u2 < ipv6_) {
       // The client index picks the /48 first (as IPv4's picks the /24 last
       // octets): ~16 clients per /48 at 1M clients, not 65,536.
-      req.set_ip(absl::StrFormat("2001:db8:%x:%x::%x", c & 0xffff, (c >> 16) & 0xffff, (h & 0xff) + 1));
+      req->set_ip(absl::StrFormat("2001:db8:%x:%x::%x", c & 0xffff, (c >> 16) & 0xffff,
+                                  (h & 0xff) + 1));
     } else {
-      req.set_ip(absl::StrCat(10 + (c >> 24) % 100, ".", (c >> 16) & 255, ".", (c >> 8) & 255, ".",
-                              c & 255));
+      // Scatter client indices over the low 24 bits (a bijection: odd
+      // multiplier mod 2^24), so the hottest clients of the Zipf head are not
+      // all in one /24 and do not share one group limit.
+      const uint64_t v = (static_cast<uint64_t>(c) * 0x9E3779B1ULL) & 0xffffff;
+      req->set_ip(absl::StrCat(10 + (c >> 24) % 100, ".", v >> 16, ".", (v >> 8) & 255, ".",
+                               v & 255));
     }
-    req.set_user_agent("ndt7-js/0.4 (loadgen)");
-    if (u1 < automated) req.set_client_name("murakami");
-    req.set_service("ndt/ndt7");
+    req->set_user_agent("ndt7-js/0.4 (loadgen)");
+    if (u1 < automated_) req->set_client_name("murakami");
+    req->set_service("ndt/ndt7");
   }
-  return pool;
-}
+
+ private:
+  const int64_t clients_;
+  const bool uniform_;
+  const absl::zipf_distribution<int64_t> zipf_;
+  const double automated_;
+  const double ipv6_;
+};
 
 double Percentile(std::vector<int64_t>& v, double p) {
   if (v.empty()) return 0;
@@ -113,7 +130,7 @@ double Percentile(std::vector<int64_t>& v, double p) {
 
 class Runner {
  public:
-  Runner() : pool_(BuildPool(1 << 16)) {
+  Runner() {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
     for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
@@ -166,7 +183,7 @@ class Runner {
   void Issue(size_t slot, absl::Time intended) {
     auto* call = new Call;
     const uint64_t n = next_.fetch_add(1);
-    call->request = pool_[n % pool_.size()];
+    identities_.Fill(&call->request);
     if (absl::GetFlag(FLAGS_request_ids)) call->request.set_request_id(absl::StrCat("lg-", seed_, "-", n));
     call->intended = intended;
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -229,7 +246,7 @@ class Runner {
     done_.wait(lock, [this] { return outstanding_ == 0; });
   }
 
-  std::vector<v1::AcquireRequest> pool_;
+  const IdentitySource identities_;
   std::vector<std::unique_ptr<v1::QuotaService::Stub>> stubs_;
   const uint64_t seed_ = absl::Uniform<uint64_t>(absl::BitGen());
   std::atomic<uint64_t> next_{0};

@@ -372,7 +372,7 @@ int Run() {
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_drain_timeout)));
   QUOTAD_LOG(INFO) << "grpc server shut down";
   server->Wait();
-  admission.WaitForIdle();  // denials' idempotency records may still be in flight
+  admission.WaitForIdle();  // group commits still being written
   replicator.Stop();
   store->reset();  // syncs the WAL and closes RocksDB
   QUOTAD_LOG(INFO) << "stopped cleanly";
