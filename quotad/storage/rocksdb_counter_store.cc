@@ -183,7 +183,11 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   counters.merge_operator = std::make_shared<UInt64AddOperator>();
   counters.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(CounterId::kEncodedSize));
   counters.memtable_prefix_bloom_size_ratio = 0.05;
-  counters.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
+  // One hash bucket per counter, holding that counter's few (hour, origin,
+  // kind) entries in a short sorted list. Measured against the hash-skiplist
+  // rep: -10% CPU per admitted call (Debian builds RocksDB with assertions,
+  // so every skiplist insert also runs a full Contains() search).
+  counters.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 20));
   counters.table_factory = make_table(false);
   counters.compression = rocksdb::kLZ4Compression;
   counters.bottommost_compression = rocksdb::kZSTD;
