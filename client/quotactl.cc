@@ -155,7 +155,7 @@ int RunRefund() {
   } else if (resp->refunded()) {
     std::cout << "refunded " << resp->refunded_cost() << "\n";
   } else {
-    std::cout << "nothing to refund (denied, already refunded, or expired)\n";
+    std::cout << "nothing to refund (already refunded, or its hours left the retention window)\n";
   }
   return kExitOk;
 }

@@ -28,6 +28,7 @@ std::string HashToHex(const IdentityHash& hash) {
 
 absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::Create(absl::string_view key) {
   if (key.size() < 16) return absl::InvalidArgumentError("hash key must be at least 16 bytes");
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
   // Derive the SipHash key so the file's bytes serve one purpose only.
   static constexpr char kLabel[] = "quotad identity siphashx24 v1";
   unsigned char derived[EVP_MAX_MD_SIZE];
