@@ -308,12 +308,19 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   }
 
   // 1. Reserve the request_id: a concurrent replay waits until this request
-  //    is decided and durable, then reads its stored answer.
+  //    is decided and durable, then reads its stored answer. The store is
+  //    probed after reserving, outside the shard lock: no lock is ever held
+  //    across a RocksDB call on this path (with two gRPC threads, a holder
+  //    descheduled mid-read would stall the other thread too).
   std::unique_ptr<InflightId> inflight;
   if (idem_key) {
     Shard& shard = shards_[ShardOfKey(*idem_key)];
-    absl::MutexLock lock(&shard.mu);
-    while (shard.inflight_ids.contains(*idem_key)) shard.cv.Wait(&shard.mu);
+    {
+      absl::MutexLock lock(&shard.mu);
+      while (shard.inflight_ids.contains(*idem_key)) shard.cv.Wait(&shard.mu);
+      shard.inflight_ids.insert(*idem_key);
+    }
+    inflight = std::make_unique<InflightId>(&shard, *idem_key);
     auto stored = store_->GetIdempotency(*idem_key, now);
     if (!stored.ok()) return AsUnavailable(stored.status());
     if (stored->has_value()) {
@@ -324,10 +331,8 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
       Decision replay;
       replay.response = record.response();
       replay.response.set_replayed(true);
-      return replay;
+      return replay;  // releases the reservation
     }
-    shard.inflight_ids.insert(*idem_key);
-    inflight = std::make_unique<InflightId>(&shard, *idem_key);
   }
 
   // 2. Decide under the counters' shard locks and reserve the charge.
@@ -379,14 +384,6 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     burst_taken = true;
   }
 
-  v1::AcquireResponse resp;
-  resp.set_allowed(allowed);
-  resp.set_reason(would_deny ? deny : v1::REASON_ALLOWED);
-  resp.set_shadow_denied(would_deny && allowed);
-  resp.set_tier(tier.name);
-  resp.set_node_id(options_.node_id);
-  resp.set_region(options_.region);
-
   const uint32_t hour = HourOf(now);
   if (charged) {
     for (LimitEval& l : limits) {
@@ -398,7 +395,22 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
         l.buckets.push_back({hour, cost});
       }
     }
+    // Reserve the charge in the cache; the committer makes it durable.
+    for (const LimitEval& l : limits) UpdateCache(l.id, hour, cost);
+    for (size_t id : UniqueShards(shard_ids)) ++shards_[id].inflight_writes;
   }
+  // The decision is made and reserved: the answer is built from the local
+  // bucket copies, outside the counters' locks (a hot client's shard is
+  // contended by every gRPC thread).
+  locks.reset();
+
+  v1::AcquireResponse resp;
+  resp.set_allowed(allowed);
+  resp.set_reason(would_deny ? deny : v1::REASON_ALLOWED);
+  resp.set_shadow_denied(would_deny && allowed);
+  resp.set_tier(tier.name);
+  resp.set_node_id(options_.node_id);
+  resp.set_region(options_.region);
   for (size_t i = 0; i < limits.size(); ++i) {
     const LimitEval& l = limits[i];
     v1::LimitStatus* s = resp.add_limits();
@@ -462,12 +474,6 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     }
     SetTimestamp(next, resp.mutable_next_request());
   }
-
-  if (charged) {
-    for (const LimitEval& l : limits) UpdateCache(l.id, hour, cost);
-    for (size_t id : UniqueShards(shard_ids)) ++shards_[id].inflight_writes;
-  }
-  locks.reset();
 
   // 3. What must be made durable (by the committer, outside the locks). A
   //    denial charges nothing, so nothing about it is written: a replay of
