@@ -157,7 +157,7 @@ absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverri
 grpc::ServerUnaryReactor* AdminServiceImpl::SetOverride(grpc::CallbackServerContext* ctx,
                                                         const v1::SetOverrideRequest* req,
                                                         v1::Override* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, absl::StatusOr<v1::Override>(s), resp);
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   auto result = DoSetOverride(*req, absl::StrCat("admin-token@", ctx->peer()));
   Audit(ctx, "SetOverride", result.ok() ? result->id() : "", ToJson(*req), result.status());
   return rpc::FinishUnary(ctx, std::move(result), resp);
@@ -167,7 +167,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
                                                            const v1::DeleteOverrideRequest* req,
                                                            v1::DeleteOverrideResponse* resp) {
   using R = absl::StatusOr<v1::DeleteOverrideResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   std::string id = req->id();
   R result = [&]() -> R {
     if (id.empty()) {
@@ -189,7 +189,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListOverrides(grpc::CallbackServerCo
                                                           const v1::ListOverridesRequest* req,
                                                           v1::ListOverridesResponse* resp) {
   using R = absl::StatusOr<v1::ListOverridesResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   R result = [&]() -> R {
     QUOTAD_ASSIGN_OR_RETURN(auto list, deps_.overrides->List(req->tier()));
     v1::ListOverridesResponse r;
@@ -252,9 +252,7 @@ absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRe
 grpc::ServerUnaryReactor* AdminServiceImpl::GetUsage(grpc::CallbackServerContext* ctx,
                                                      const v1::UsageRequest* req,
                                                      v1::UsageResponse* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return rpc::FinishUnary(ctx, absl::StatusOr<v1::UsageResponse>(s), resp);
-  }
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   return rpc::FinishUnary(ctx, DoGetUsage(*req), resp);
 }
 
@@ -272,9 +270,7 @@ absl::StatusOr<v1::ResetUsageResponse> AdminServiceImpl::DoResetUsage(const v1::
 grpc::ServerUnaryReactor* AdminServiceImpl::ResetUsage(grpc::CallbackServerContext* ctx,
                                                        const v1::UsageRequest* req,
                                                        v1::ResetUsageResponse* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return rpc::FinishUnary(ctx, absl::StatusOr<v1::ResetUsageResponse>(s), resp);
-  }
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   auto result = DoResetUsage(*req);
   // The audit names the client by its keyed hash only.
   std::string target = "client/invalid";
@@ -300,9 +296,7 @@ absl::StatusOr<v1::GetPolicyResponse> AdminServiceImpl::DoGetPolicy() {
 grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(grpc::CallbackServerContext* ctx,
                                                       const v1::GetPolicyRequest*,
                                                       v1::GetPolicyResponse* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return rpc::FinishUnary(ctx, absl::StatusOr<v1::GetPolicyResponse>(s), resp);
-  }
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   return rpc::FinishUnary(ctx, DoGetPolicy(), resp);
 }
 
@@ -310,7 +304,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadPolicy(grpc::CallbackServerCon
                                                          const v1::ReloadPolicyRequest*,
                                                          v1::GetPolicyResponse* resp) {
   using R = absl::StatusOr<v1::GetPolicyResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   absl::Status reloaded = deps_.reload_policy();
   if (reloaded.ok()) policy_loaded_at_ = absl::Now();
   Audit(ctx, "ReloadPolicy", deps_.policy_path, "{}", reloaded);
@@ -345,8 +339,7 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
     if (p.last_contact_unix_micros() > 0) {
       SetTimestamp(absl::FromUnixMicros(p.last_contact_unix_micros()), n->mutable_last_contact());
     }
-    n->mutable_replication_lag()->set_seconds(p.lag_micros() / 1000000);
-    n->mutable_replication_lag()->set_nanos(static_cast<int32_t>((p.lag_micros() % 1000000) * 1000));
+    rpc::SetDuration(absl::Microseconds(p.lag_micros()), n->mutable_replication_lag());
     n->set_pending_slots(p.pending_slots());
     n->set_errors(p.errors());
     n->set_last_error(p.last_error());
@@ -357,9 +350,7 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
 grpc::ServerUnaryReactor* AdminServiceImpl::ClusterStatus(grpc::CallbackServerContext* ctx,
                                                           const v1::ClusterStatusRequest*,
                                                           v1::ClusterStatusResponse* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return rpc::FinishUnary(ctx, absl::StatusOr<v1::ClusterStatusResponse>(s), resp);
-  }
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   return rpc::FinishUnary(ctx, DoClusterStatus(), resp);
 }
 
@@ -367,7 +358,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAudit(grpc::CallbackServerContex
                                                       const v1::ListAuditRequest* req,
                                                       v1::ListAuditResponse* resp) {
   using R = absl::StatusOr<v1::ListAuditResponse>;
-  if (absl::Status s = Authorize(ctx); !s.ok()) return rpc::FinishUnary(ctx, R(s), resp);
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   R result = [&]() -> R {
     if (req->limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000");
     QUOTAD_ASSIGN_OR_RETURN(auto entries, deps_.audit->ListAudit(req->limit() == 0 ? 100 : req->limit()));
@@ -424,9 +415,7 @@ absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats() {
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
                                                      const v1::GetStatsRequest*,
                                                      v1::StatsResponse* resp) {
-  if (absl::Status s = Authorize(ctx); !s.ok()) {
-    return rpc::FinishUnary(ctx, absl::StatusOr<v1::StatsResponse>(s), resp);
-  }
+  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
   return rpc::FinishUnary(ctx, DoGetStats(), resp);
 }
 

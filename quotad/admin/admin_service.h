@@ -13,6 +13,7 @@
 #include "quotad/observability/decision_stats.h"
 #include "quotad/observability/metrics.h"
 #include "quotad/replication/replicator.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/storage/audit_store.h"
 #include "quotad/storage/counter_store.h"
 #include "quotad/v1/admin.grpc.pb.h"
@@ -95,6 +96,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
  private:
   absl::Status Authorize(grpc::CallbackServerContext* ctx) const;
+  // Without the admin token, finishes the call with Authorize()'s error and
+  // returns its reactor; with it, returns null and the handler goes on.
+  template <typename Response>
+  grpc::ServerUnaryReactor* RejectUnauthorized(grpc::CallbackServerContext* ctx,
+                                               Response* response) const {
+    absl::Status status = Authorize(ctx);
+    if (status.ok()) return nullptr;
+    return rpc::FinishUnary(ctx, absl::StatusOr<Response>(std::move(status)), response);
+  }
   void Audit(grpc::CallbackServerContext* ctx, const std::string& method,
              const std::string& target, const std::string& details, const absl::Status& result);
 

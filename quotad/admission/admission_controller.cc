@@ -309,9 +309,8 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
 
   // 1. Reserve the request_id: a concurrent replay waits until this request
   //    is decided and durable, then reads its stored answer. The store is
-  //    probed after reserving, outside the shard lock: no lock is ever held
-  //    across a RocksDB call on this path (with two gRPC threads, a holder
-  //    descheduled mid-read would stall the other thread too).
+  //    probed after reserving, outside the shard lock (with two gRPC
+  //    threads, a lock holder descheduled mid-read stalls the other too).
   std::unique_ptr<InflightId> inflight;
   if (idem_key) {
     Shard& shard = shards_[ShardOfKey(*idem_key)];

@@ -20,12 +20,12 @@ inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-// Finishes `context`'s default reactor with `result`, moving the value into
-// `response` on success. Never blocks.
 inline absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
+// Finishes `context`'s default reactor with `result`, moving the value into
+// `response` on success. Never blocks.
 template <typename Response>
 grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
                                       absl::StatusOr<Response> result, Response* response) {
