@@ -255,34 +255,27 @@ int Run() {
   AdminServiceImpl admin_service(std::move(admin_deps));
 
   // Metrics computed at scrape time.
-  metrics.AddGauge("quotad_gossip_peer_up", "1 when the last contact with the peer succeeded", [&] {
-    std::vector<Metrics::Sample> out;
-    const auto st = replicator.Status();
-    for (const auto& p : st.peers()) out.push_back({{{"peer", p.node_id()}}, p.up() ? 1.0 : 0.0});
-    return out;
-  });
-  metrics.AddGauge("quotad_gossip_lag_seconds", "Age of the oldest slot not yet acknowledged by the peer", [&] {
-    std::vector<Metrics::Sample> out;
-    const auto st = replicator.Status();
-    for (const auto& p : st.peers()) out.push_back({{{"peer", p.node_id()}}, p.lag_micros() / 1e6});
-    return out;
-  });
-  metrics.AddGauge("quotad_gossip_sent_bytes", "Push payload bytes sent to the peer since start", [&] {
-    std::vector<Metrics::Sample> out;
-    const auto st = replicator.Status();
-    for (const auto& p : st.peers()) {
-      out.push_back({{{"peer", p.node_id()}}, static_cast<double>(p.bytes_sent())});
-    }
-    return out;
-  });
-  metrics.AddGauge("quotad_gossip_pending_slots", "Slots queued for the peer", [&] {
-    std::vector<Metrics::Sample> out;
-    const auto st = replicator.Status();
-    for (const auto& p : st.peers()) {
-      out.push_back({{{"peer", p.node_id()}}, static_cast<double>(p.pending_slots())});
-    }
-    return out;
-  });
+  // One gauge per peer-state field, each sample labelled with the peer.
+  auto add_peer_gauge = [&metrics, &replicator](const char* name, const char* help,
+                                                double (*value)(const v1::PeerState&)) {
+    metrics.AddGauge(name, help, [&replicator, value] {
+      std::vector<Metrics::Sample> out;
+      const v1::GossipStatusResponse status = replicator.Status();
+      for (const auto& p : status.peers()) {
+        out.push_back({{{"peer", p.node_id()}}, value(p)});
+      }
+      return out;
+    });
+  };
+  add_peer_gauge("quotad_gossip_peer_up", "1 when the last contact with the peer succeeded",
+                 [](const v1::PeerState& p) { return p.up() ? 1.0 : 0.0; });
+  add_peer_gauge("quotad_gossip_lag_seconds",
+                 "Age of the oldest slot not yet acknowledged by the peer",
+                 [](const v1::PeerState& p) { return p.lag_micros() / 1e6; });
+  add_peer_gauge("quotad_gossip_sent_bytes", "Push payload bytes sent to the peer since start",
+                 [](const v1::PeerState& p) { return static_cast<double>(p.bytes_sent()); });
+  add_peer_gauge("quotad_gossip_pending_slots", "Slots queued for the peer",
+                 [](const v1::PeerState& p) { return static_cast<double>(p.pending_slots()); });
   metrics.AddGauge("quotad_gossip_rejected", "Gossip input rejected since start, by reason", [&] {
     const auto st = replicator.Status();
     return std::vector<Metrics::Sample>{
