@@ -8,9 +8,8 @@
 // Identities: --clients distinct clients drawn Zipf(--zipf_q) (a few hot
 // clients soon over their limits, a long tail of admitted ones), or uniformly
 // with --distribution=uniform (nearly every call admitted: the write-heavy
-// case); --automated
-// of them send client_name=murakami (the automated tier), --ipv6 of them use
-// IPv6. Each call carries a unique request_id (as locate would) unless
+// case); --automated of them send client_name=murakami (the automated tier),
+// --ipv6 of them use IPv6. Each call carries a unique request_id (as locate would) unless
 // --request_ids=false. After --warmup, runs --duration and prints QPS and
 // p50/p90/p99/p99.9 as a table, and as one JSON object with --json.
 //
@@ -33,8 +32,8 @@
 #include "absl/random/random.h"
 #include "absl/random/zipf_distribution.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -97,8 +96,8 @@ class IdentitySource {
     const double u1 = static_cast<double>(h >> 40) / static_cast<double>(1ULL << 24);
     const double u2 = static_cast<double>((h >> 16) & 0xffffff) / static_cast<double>(1ULL << 24);
     if (u2 < ipv6_) {
-      // The client index picks the /48 first (as IPv4's picks the /24 last
-      // octets): ~16 clients per /48 at 1M clients, not 65,536.
+      // The client index's low 16 bits pick the /48: ~16 clients per /48 at
+      // 1M clients, and neighbouring (equally hot) indices in different ones.
       req->set_ip(absl::StrFormat("2001:db8:%x:%x::%x", c & 0xffff, (c >> 16) & 0xffff,
                                   (h & 0xff) + 1));
     } else {
