@@ -47,7 +47,8 @@ uint64_t PushBytes(testing::LocalCluster& c) {
   uint64_t total = 0;
   for (int i = 0; i < c.size(); ++i) {
     auto stub = v1::GossipService::NewStub(
-        grpc::CreateChannel(c.node(i).target(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", c.node(i).peer_port()),
+                            grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
     v1::GossipStatusResponse status;
     if (!stub->Status(&ctx, v1::GossipStatusRequest(), &status).ok()) continue;

@@ -376,6 +376,9 @@ int RunClusterStatus() {
                                     "ms")
                     << std::setw(9) << n.version() << n.pending_slots() << "/" << n.errors()
                     << "\n";
+          if (!n.last_error().empty()) {
+            std::cout << "          last error: " << n.last_error() << "\n";
+          }
         };
         row(resp.self(), true);
         for (const auto& p : resp.peers()) row(p, false);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts N regional quotad nodes on 127.0.0.1 (default 3), each with its own
-# data dir and port, wired as peers, sharing one identity hash key, with the
-# default AUP policy. Runs them in the background; stop with stop-cluster.sh.
+# data dir, quota port (BASE+i-1), admin port (+100), metrics port (+200) and
+# peer port (+300, what --peers points at), wired as peers, sharing one
+# identity hash key, with the default AUP policy. Runs them in the background; stop with stop-cluster.sh.
 #   deploy/local/start-cluster.sh [N]
 # Environment: QUOTAD_BASE_PORT (default 50061), QUOTAD_CLUSTER_DIR (default var/cluster).
 set -euo pipefail
@@ -31,17 +32,18 @@ for i in $(seq 1 "$N"); do
   peers=""
   for j in $(seq 1 "$N"); do
     [ "$j" = "$i" ] && continue
-    peers="${peers:+$peers,}n$j=127.0.0.1:$((BASE_PORT + j - 1))"
+    peers="${peers:+$peers,}n$j=127.0.0.1:$((BASE_PORT + 300 + j - 1))"
   done
   "$ROOT/build/quotad/server/quotad" \
     --listen="127.0.0.1:$((BASE_PORT + i - 1))" --data_dir="$DIR/n$i" \
     --admin_listen="127.0.0.1:$((BASE_PORT + 100 + i - 1))" --admin_token_file="$DIR/admin.token" \
     --metrics_listen="127.0.0.1:$((BASE_PORT + 200 + i - 1))" \
+    --peer_listen="127.0.0.1:$((BASE_PORT + 300 + i - 1))" \
     --policy="$ROOT/deploy/policy/aup.textproto" --hash_key_file="$KEY" \
     --node_id="n$i" --region="${REGIONS[$((i - 1))]}" --peers="$peers" \
     --startup_sync_timeout=1s </dev/null >>"$DIR/n$i.log" 2>&1 &
   echo $! > "$DIR/n$i.pid"
-  echo "n$i (${REGIONS[$((i - 1))]}) on 127.0.0.1:$((BASE_PORT + i - 1)), admin :$((BASE_PORT + 100 + i - 1)), metrics :$((BASE_PORT + 200 + i - 1)), log $DIR/n$i.log"
+  echo "n$i (${REGIONS[$((i - 1))]}) on 127.0.0.1:$((BASE_PORT + i - 1)), admin :$((BASE_PORT + 100 + i - 1)), metrics :$((BASE_PORT + 200 + i - 1)), peer :$((BASE_PORT + 300 + i - 1)), log $DIR/n$i.log"
 done
 cat <<MSG
 

@@ -343,6 +343,8 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
     n->set_pending_slots(p.pending_slots());
     n->set_errors(p.errors());
     n->set_last_error(p.last_error());
+    *n->mutable_errors_by_code() = p.errors_by_code();
+    n->set_pending_records(p.pending_records());
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include "quotad/rpc/unary.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
+#include "quotad/replication/peer_limits.h"
 
 namespace quotad {
 namespace {
@@ -17,10 +18,12 @@ std::chrono::system_clock::time_point ToDeadline(absl::Time t) {
   return absl::ToChronoTime(t);
 }
 
-constexpr size_t kMaxPullSlots = 4096;
+constexpr size_t kMaxPullSlots = 16384;
 constexpr size_t kMaxRecordKeyBytes = 1024;
 constexpr size_t kMaxRecordValueBytes = 64 * 1024;
-constexpr size_t kMaxRecordsPerPush = 512;
+// A Push is merged in chunks of this many slots, so one batch never holds
+// many request-path shard locks at once.
+constexpr size_t kMergeChunkSlots = 256;
 
 uint64_t RecordFingerprint(const v1::ReplicatedRecord& r) {
   uint64_t h = 0x243F6A8885A308D3ULL;
@@ -44,9 +47,8 @@ uint64_t RecordFingerprint(const v1::ReplicatedRecord& r) {
 
 struct PushCall {
   grpc::ClientContext context;
-  v1::PushRequest request;
+  PushBatch batch;
   v1::PushResponse response;
-  std::vector<std::pair<SlotKey, uint64_t>> sent;
 };
 
 Replicator::Replicator(AdmissionController* admission, CounterStore* store,
@@ -60,13 +62,15 @@ Replicator::Replicator(AdmissionController* admission, CounterStore* store,
       options_(std::move(options)),
       hlc_(clock) {
   for (const PeerConfig& config : options_.peers) {
-    auto peer = std::make_unique<Peer>();
-    peer->config = config;
+    auto peer = std::make_unique<Peer>(config, options_.max_pending_slots);
     grpc::ChannelArguments args;
     // Reconnect quickly after a partition heals.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // Pages are bounded far below this; the limit is explicit on both ends.
+    args.SetMaxReceiveMessageSize(kPeerMaxMessageBytes);
+    args.SetMaxSendMessageSize(kPeerMaxMessageBytes);
     peer->stub = v1::GossipService::NewStub(
         grpc::CreateCustomChannel(config.address, grpc::InsecureChannelCredentials(), args));
     peers_.push_back(std::move(peer));
@@ -97,7 +101,8 @@ void Replicator::InitialSync(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (size_t i = 0; i < peers_.size() && absl::Now() < deadline; ++i) {
     if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
-      QUOTAD_LOG(INFO) << "initial sync with " << peers_[i]->config.node_id << ": " << s.message();
+      QUOTAD_LOG(INFO) << "initial sync with " << peers_[i]->link.config().node_id << ": "
+                       << s.message();
     }
   }
 }
@@ -142,7 +147,7 @@ Replicator::HourWindow Replicator::LiveWindow() const {
 
 Replicator::Peer* Replicator::FindPeer(const std::string& node_id) const {
   for (const auto& p : peers_) {
-    if (p->config.node_id == node_id) return p.get();
+    if (p->link.config().node_id == node_id) return p.get();
   }
   return nullptr;
 }
@@ -190,10 +195,6 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
     rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
     return absl::InvalidArgumentError("from_origin: required");
   }
-  if (static_cast<size_t>(request.slots_size()) > 4 * options_.max_batch_slots) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError("slots: batch too large");
-  }
   std::vector<SlotValue> slots;
   slots.reserve(static_cast<size_t>(request.slots_size()));
   for (int i = 0; i < request.slots_size(); ++i) {
@@ -215,8 +216,21 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
       return absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message()));
     }
   }
+  // Merged in chunks: a large batch never holds many shard locks at once.
   size_t rejected = 0;
-  QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, Apply(std::move(slots), &rejected));
+  RemoteMergeResult result;
+  for (size_t begin = 0; begin < slots.size(); begin += kMergeChunkSlots) {
+    const size_t end = std::min(slots.size(), begin + kMergeChunkSlots);
+    size_t chunk_rejected = 0;
+    QUOTAD_ASSIGN_OR_RETURN(
+        RemoteMergeResult chunk,
+        Apply(std::vector<SlotValue>(slots.begin() + static_cast<std::ptrdiff_t>(begin),
+                                     slots.begin() + static_cast<std::ptrdiff_t>(end)),
+              &chunk_rejected));
+    rejected += chunk_rejected;
+    result.stale += chunk.stale;
+    result.applied.insert(result.applied.end(), chunk.applied.begin(), chunk.applied.end());
+  }
   const absl::Time latest_allowed = clock_->Now() + options_.max_clock_skew;
   for (const v1::ReplicatedRecord& record : request.records()) {
     if (HybridLogicalClock::PhysicalMillis(record.hlc()) > absl::ToUnixMillis(latest_allowed)) {
@@ -227,8 +241,7 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
     QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
   }
   if (Peer* peer = FindPeer(request.from_node_id())) {
-    absl::MutexLock lock(&peer->mu);
-    peer->slots_received += static_cast<uint64_t>(request.slots_size());
+    peer->link.CountReceived(static_cast<uint64_t>(request.slots_size()));
   }
   v1::PushResponse response;
   response.set_applied(static_cast<uint32_t>(result.applied.size()));
@@ -268,6 +281,8 @@ absl::StatusOr<v1::PullRangeResponse> Replicator::HandlePullRange(
       std::clamp<size_t>(request.max_slots() == 0 ? kMaxPullSlots : request.max_slots(), 1,
                          kMaxPullSlots);
   v1::PullRangeResponse response;
+  size_t bytes = 0;
+  bool full = false;
   QUOTAD_ASSIGN_OR_RETURN(
       size_t visited,
       store_->ScanSlots(SlotDigests::RangePrefix(static_cast<int>(request.range())),
@@ -276,22 +291,12 @@ absl::StatusOr<v1::PullRangeResponse> Replicator::HandlePullRange(
                           v1::Slot* slot = response.add_slots();
                           slot->set_key(v.key.Encode());
                           slot->set_value(v.value);
-                          return true;
+                          bytes += slot->ByteSizeLong() + 3;  // + tag and length
+                          full = bytes >= kPeerBatchBytes;
+                          return !full;
                         }));
-  response.set_done(visited < max_slots);
+  response.set_done(!full && visited < max_slots);
   return response;
-}
-
-void Replicator::RecordContact(Peer& peer, const absl::Status& status) {
-  absl::MutexLock lock(&peer.mu);
-  if (status.ok()) {
-    peer.up = true;
-    peer.last_contact = absl::Now();
-  } else {
-    peer.up = false;
-    ++peer.errors;
-    peer.last_error = std::string(status.message());
-  }
 }
 
 absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
@@ -301,7 +306,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
 
   v1::DigestRequest digest_request;
   digest_request.set_from_node_id(options_.node_id);
-  digest_request.set_to_node_id(peer.config.node_id);
+  digest_request.set_to_node_id(peer.link.config().node_id);
   digest_request.set_from_hour(window.from);
   digest_request.set_to_hour(window.to);
   v1::DigestResponse remote;
@@ -309,7 +314,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
     grpc::ClientContext context;
     context.set_deadline(ToDeadline(call_deadline()));
     absl::Status s = rpc::FromGrpcStatus(peer.stub->Digest(&context, digest_request, &remote));
-    RecordContact(peer, s);
+    peer.link.RecordContact(s, absl::Now());
     if (!s.ok()) return s;
   }
   if (remote.range_digests_size() != SlotDigests::kRanges) {
@@ -324,7 +329,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
     for (;;) {
       v1::PullRangeRequest pull;
       pull.set_from_node_id(options_.node_id);
-      pull.set_to_node_id(peer.config.node_id);
+      pull.set_to_node_id(peer.link.config().node_id);
       pull.set_range(static_cast<uint32_t>(r));
       pull.set_from_hour(window.from);
       pull.set_to_hour(window.to);
@@ -335,7 +340,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
       context.set_deadline(ToDeadline(call_deadline()));
       absl::Status s = rpc::FromGrpcStatus(peer.stub->PullRange(&context, pull, &page));
       if (!s.ok()) {
-        RecordContact(peer, s);
+        peer.link.RecordContact(s, absl::Now());
         return s;
       }
       std::vector<SlotValue> slots;
@@ -359,15 +364,25 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
   }
   QUOTAD_ASSIGN_OR_RETURN(uint64_t local_records, RecordsDigest());
   if (local_records != remote.records_digest()) {
+    QUOTAD_RETURN_IF_ERROR(PullRecordsFrom(peer, deadline));
+  }
+  peer.link.CountAntiEntropy(repaired);
+  return absl::OkStatus();
+}
+
+absl::Status Replicator::PullRecordsFrom(Peer& peer, absl::Time deadline) {
+  std::string start_after;
+  for (;;) {
     v1::PullRecordsRequest pull;
     pull.set_from_node_id(options_.node_id);
-    pull.set_to_node_id(peer.config.node_id);
+    pull.set_to_node_id(peer.link.config().node_id);
+    pull.set_start_after(start_after);
     v1::PullRecordsResponse page;
     grpc::ClientContext context;
-    context.set_deadline(ToDeadline(call_deadline()));
+    context.set_deadline(ToDeadline(std::min(deadline, absl::Now() + options_.rpc_timeout)));
     absl::Status s = rpc::FromGrpcStatus(peer.stub->PullRecords(&context, pull, &page));
     if (!s.ok()) {
-      RecordContact(peer, s);
+      peer.link.RecordContact(s, absl::Now());
       return s;
     }
     const int64_t latest_ms = absl::ToUnixMillis(clock_->Now() + options_.max_clock_skew);
@@ -379,11 +394,13 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
       }
       QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
     }
+    if (page.done() || page.records_size() == 0) return absl::OkStatus();
+    if (page.records(page.records_size() - 1).key() <= start_after) {
+      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+      return absl::DataLossError("records page does not advance");
+    }
+    start_after = page.records(page.records_size() - 1).key();
   }
-  absl::MutexLock lock(&peer.mu);
-  ++peer.anti_entropy_rounds;
-  peer.ranges_repaired += repaired;
-  return absl::OkStatus();
 }
 
 absl::Status Replicator::ValidateRecord(const v1::ReplicatedRecord& record) const {
@@ -442,10 +459,7 @@ absl::StatusOr<bool> Replicator::MergeRecord(const v1::ReplicatedRecord& record)
 }
 
 void Replicator::QueueRecord(const v1::ReplicatedRecord& record) {
-  for (auto& peer : peers_) {
-    absl::MutexLock lock(&peer->mu);
-    peer->pending_records[record.key()] = record;
-  }
+  for (auto& peer : peers_) peer->link.QueueRecord(record);
 }
 
 absl::StatusOr<v1::ReplicatedRecord> Replicator::PutRecord(const std::string& key,
@@ -498,9 +512,19 @@ absl::StatusOr<v1::PullRecordsResponse> Replicator::HandlePullRecords(
     const v1::PullRecordsRequest& request) {
   QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
   v1::PullRecordsResponse response;
+  response.set_done(true);
   if (records_ == nullptr) return response;
+  size_t bytes = 0;
   QUOTAD_RETURN_IF_ERROR(records_->ScanRecords("", [&](const v1::ReplicatedRecord& r) {
-    if (!Droppable(r)) *response.add_records() = r;
+    if (!request.start_after().empty() && r.key() <= request.start_after()) return true;
+    if (Droppable(r)) return true;
+    const size_t add = r.ByteSizeLong() + 4;  // + tag and length
+    if (response.records_size() > 0 && bytes + add > kPeerBatchBytes) {
+      response.set_done(false);
+      return false;
+    }
+    *response.add_records() = r;
+    bytes += add;
     return true;
   }));
   return response;
@@ -526,72 +550,34 @@ void Replicator::CollectDirty() {
     return;
   }
   const absl::Time now = absl::Now();
-  for (auto& peer : peers_) {
-    absl::MutexLock lock(&peer->mu);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      auto [it, inserted] = peer->pending.try_emplace(keys[i], Pending{(*values)[i], now});
-      if (!inserted) it->second.value = std::max(it->second.value, (*values)[i]);
-    }
-    if (peer->pending.size() > options_.max_pending_slots) {
-      // The peer has been unreachable for long; anti-entropy will repair it.
-      peer->pending.clear();
-      ++peer->overflows;
-    }
-  }
+  for (auto& peer : peers_) peer->link.QueueSlots(keys, *values, now);
 }
 
 void Replicator::SendPush(Peer& peer) {
-  auto call = std::make_unique<PushCall>();
-  {
-    absl::MutexLock lock(&peer.mu);
-    if (peer.push_in_flight || (peer.pending.empty() && peer.pending_records.empty())) return;
-    call->request.set_from_node_id(options_.node_id);
-    call->request.set_to_node_id(peer.config.node_id);
-    call->request.set_from_origin(store_->origin());
-    for (const auto& [key, pending] : peer.pending) {
-      if (call->sent.size() >= options_.max_batch_slots) break;
-      v1::Slot* slot = call->request.add_slots();
-      slot->set_key(key.Encode());
-      slot->set_value(pending.value);
-      call->sent.emplace_back(key, pending.value);
-    }
-    for (const auto& [key, record] : peer.pending_records) {
-      if (static_cast<size_t>(call->request.records_size()) >= kMaxRecordsPerPush) break;
-      *call->request.add_records() = record;
-    }
-    peer.push_in_flight = true;
-  }
   {
     absl::MutexLock lock(&lifecycle_mu_);
+    if (stopping_) return;
     ++pushes_in_flight_;
   }
+  std::optional<PushBatch> batch = peer.link.NextBatch(options_.node_id, store_->origin());
+  if (!batch) {
+    absl::MutexLock lock(&lifecycle_mu_);
+    --pushes_in_flight_;
+    return;
+  }
+  auto call = std::make_unique<PushCall>();
+  call->batch = std::move(*batch);
   call->context.set_deadline(ToDeadline(absl::Now() + options_.rpc_timeout));
   PushCall* raw = call.release();
-  peer.stub->async()->Push(&raw->context, &raw->request, &raw->response,
+  peer.stub->async()->Push(&raw->context, &raw->batch.request, &raw->response,
                            [this, &peer, raw](grpc::Status status) {
                              std::unique_ptr<PushCall> done(raw);
-                             {
-                               absl::MutexLock lock(&peer.mu);
-                               peer.push_in_flight = false;
-                               if (status.ok()) {
-                                 for (const auto& [key, value] : done->sent) {
-                                   auto it = peer.pending.find(key);
-                                   if (it != peer.pending.end() && it->second.value <= value) {
-                                     peer.pending.erase(it);
-                                   }
-                                 }
-                                 for (const auto& record : done->request.records()) {
-                                   auto it = peer.pending_records.find(record.key());
-                                   if (it != peer.pending_records.end() &&
-                                       it->second.hlc() == record.hlc()) {
-                                     peer.pending_records.erase(it);
-                                   }
-                                 }
-                                 peer.slots_sent += done->sent.size();
-                                 peer.bytes_sent += done->request.ByteSizeLong();
-                               }
+                             // While a backlog remains, the next batch goes at
+                             // once instead of waiting for the next tick.
+                             if (peer.link.Finish(done->batch, rpc::FromGrpcStatus(status),
+                                                  absl::Now())) {
+                               SendPush(peer);
                              }
-                             RecordContact(peer, rpc::FromGrpcStatus(status));
                              absl::MutexLock lock(&lifecycle_mu_);
                              --pushes_in_flight_;
                            });
@@ -619,7 +605,8 @@ void Replicator::AntiEntropyLoop() {
     const absl::Time deadline = absl::Now() + options_.anti_entropy_interval;
     for (size_t i = 0; i < peers_.size(); ++i) {
       if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
-        QUOTAD_LOG(DEBUG) << "anti-entropy with " << peers_[i]->config.node_id << ": " << s;
+        QUOTAD_LOG(DEBUG) << "anti-entropy with " << peers_[i]->link.config().node_id << ": "
+                          << s;
       }
     }
   }
@@ -630,27 +617,7 @@ v1::GossipStatusResponse Replicator::Status() const {
   out.set_node_id(options_.node_id);
   out.set_origin(store_->origin());
   const absl::Time now = absl::Now();
-  for (const auto& peer : peers_) {
-    absl::MutexLock lock(&peer->mu);
-    v1::PeerState* p = out.add_peers();
-    p->set_node_id(peer->config.node_id);
-    p->set_address(peer->config.address);
-    p->set_up(peer->up);
-    if (peer->last_contact != absl::InfinitePast()) {
-      p->set_last_contact_unix_micros(absl::ToUnixMicros(peer->last_contact));
-    }
-    absl::Time oldest = now;
-    for (const auto& [key, pending] : peer->pending) oldest = std::min(oldest, pending.enqueued);
-    p->set_lag_micros(absl::ToInt64Microseconds(now - oldest));
-    p->set_pending_slots(peer->pending.size());
-    p->set_slots_sent(peer->slots_sent);
-    p->set_bytes_sent(peer->bytes_sent);
-    p->set_slots_received(peer->slots_received);
-    p->set_errors(peer->errors);
-    p->set_last_error(peer->last_error);
-    p->set_anti_entropy_rounds(peer->anti_entropy_rounds);
-    p->set_ranges_repaired(peer->ranges_repaired);
-  }
+  for (const auto& peer : peers_) peer->link.FillState(now, out.add_peers());
   out.set_rejected_unknown_node(rejected_unknown_node_.load());
   out.set_rejected_wrong_target(rejected_wrong_target_.load());
   out.set_rejected_malformed(rejected_malformed_.load());

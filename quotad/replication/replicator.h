@@ -6,12 +6,14 @@
 // associative and idempotent, so duplicated, reordered or replayed gossip is
 // harmless.
 //
-// Two mechanisms, both over GossipService on the node's port:
+// Two mechanisms, both over GossipService on the peers' peer listeners:
 //  * Delta push: local increments mark slots dirty; every gossip interval a
-//    collector reads their absolute values and queues them per peer; one
-//    asynchronous Push per peer is in flight at a time; acknowledged entries
-//    leave the queue. A queue that outgrows its bound is dropped (counted)
-//    and anti-entropy repairs the peer.
+//    collector reads their absolute values and queues them per peer (a
+//    PeerLink); one asynchronous Push per peer is in flight at a time, each
+//    batch bounded by encoded bytes (peer_limits.h); acknowledged entries
+//    leave the queue and, while a backlog remains, the next batch is sent at
+//    once. A queue that outgrows its bound is dropped (counted) and
+//    anti-entropy repairs the peer.
 //  * Anti-entropy: every interval, per peer, compare per-range sketches
 //    (SlotDigests) over the live hours and pull only the ranges that differ.
 //    A node back from an hour-long partition pulls what it missed without a
@@ -21,8 +23,8 @@
 // overrides and bans) stamped with a hybrid logical clock and the writer's
 // node id; the larger (hlc, node_id) wins on every node. Deletes are
 // tombstones, dropped after tombstone_ttl. Push carries changed records;
-// anti-entropy compares a records digest and pulls all records on mismatch
-// (records are few).
+// anti-entropy compares a records digest and pulls all records, page by
+// page, on mismatch (records are few).
 //
 // Validation: batches from unknown node ids, addressed to another node id, or
 // carrying slots of another origin than the sender's are refused; future
@@ -45,6 +47,7 @@
 #include "quotad/common/clock.h"
 #include "quotad/policy/policy.h"
 #include "quotad/replication/hlc.h"
+#include "quotad/replication/peer_link.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/slot_digests.h"
 #include "quotad/storage/counter_store.h"
@@ -60,7 +63,6 @@ struct ReplicatorOptions {
   absl::Duration anti_entropy_interval = absl::Seconds(5);
   absl::Duration max_clock_skew = absl::Minutes(5);
   absl::Duration rpc_timeout = absl::Seconds(2);
-  size_t max_batch_slots = 4096;
   size_t max_pending_slots = 1 << 20;
   absl::Duration tombstone_ttl = absl::Hours(24 * 7);
 };
@@ -119,27 +121,11 @@ class Replicator final : public SlotChangeListener {
   absl::Status AntiEntropyWith(size_t index, absl::Time deadline);
 
  private:
-  struct Pending {
-    uint64_t value = 0;
-    absl::Time enqueued;
-  };
   struct Peer {
-    PeerConfig config;
-    absl::flat_hash_map<std::string, v1::ReplicatedRecord> pending_records ABSL_GUARDED_BY(mu);
+    Peer(PeerConfig config, size_t max_pending_slots)
+        : link(std::move(config), max_pending_slots) {}
+    PeerLink link;
     std::unique_ptr<v1::GossipService::Stub> stub;
-    mutable absl::Mutex mu;
-    absl::flat_hash_map<SlotKey, Pending> pending ABSL_GUARDED_BY(mu);
-    bool push_in_flight ABSL_GUARDED_BY(mu) = false;
-    bool up ABSL_GUARDED_BY(mu) = false;
-    absl::Time last_contact ABSL_GUARDED_BY(mu) = absl::InfinitePast();
-    std::string last_error ABSL_GUARDED_BY(mu);
-    uint64_t slots_sent ABSL_GUARDED_BY(mu) = 0;
-    uint64_t bytes_sent ABSL_GUARDED_BY(mu) = 0;
-    uint64_t slots_received ABSL_GUARDED_BY(mu) = 0;
-    uint64_t errors ABSL_GUARDED_BY(mu) = 0;
-    uint64_t overflows ABSL_GUARDED_BY(mu) = 0;
-    uint64_t anti_entropy_rounds ABSL_GUARDED_BY(mu) = 0;
-    uint64_t ranges_repaired ABSL_GUARDED_BY(mu) = 0;
   };
   struct DirtyStripe {
     absl::Mutex mu;
@@ -153,10 +139,11 @@ class Replicator final : public SlotChangeListener {
   };
   HourWindow LiveWindow() const;
   absl::Status CheckSender(const std::string& from, const std::string& to) const;
+  // Pulls every record page from `peer` and merges them.
+  absl::Status PullRecordsFrom(Peer& peer, absl::Time deadline);
   Peer* FindPeer(const std::string& node_id) const;
   // Validates and merges slots; updates sketches and counters.
   absl::StatusOr<RemoteMergeResult> Apply(std::vector<SlotValue> slots, size_t* rejected);
-  void RecordContact(Peer& peer, const absl::Status& status);
 
   // Last-writer-wins merge of one record; true if it replaced the local one.
   absl::StatusOr<bool> MergeRecord(const v1::ReplicatedRecord& record);

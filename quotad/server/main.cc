@@ -1,5 +1,6 @@
 // quotad: one regional quota node. main() only wires the pieces together:
-// policy file -> RocksDB store -> identity hasher -> admission -> gRPC.
+// policy file -> RocksDB store -> identity hasher -> admission -> gRPC
+// listeners (quota, peer, admin; all built by StartListener).
 //
 // Signals: SIGHUP reloads the policy (a bad file is rejected and the old
 // policy keeps serving); SIGTERM/SIGINT drain in-flight calls and close
@@ -21,7 +22,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "quotad/admission/admission_controller.h"
@@ -36,6 +36,7 @@
 #include "quotad/replication/gossip_service.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/replicator.h"
+#include "quotad/server/listeners.h"
 #include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 
@@ -58,7 +59,12 @@ ABSL_FLAG(absl::Duration, idempotency_ttl, absl::Hours(1),
           "how long a request_id's answer is kept for replays and refunds (>= 10m)");
 ABSL_FLAG(int64_t, cache_counters, 1 << 20, "how many counters the in-memory cache holds");
 ABSL_FLAG(std::string, peers, "",
-          "other nodes of the cluster: comma-separated node_id=host:port (DNS names allowed)");
+          "other nodes of the cluster: comma-separated node_id=host:port of their peer "
+          "listeners (--peer_listen; DNS names allowed)");
+ABSL_FLAG(std::string, peer_listen, "",
+          "GossipService listen address host:port for the other nodes (required with --peers; "
+          "keep it on a private network)");
+ABSL_FLAG(std::string, peer_port_file, "", "if set, write the peer port here once serving");
 ABSL_FLAG(absl::Duration, gossip_interval, absl::Milliseconds(200),
           "how often changed counter slots are pushed to peers");
 ABSL_FLAG(absl::Duration, anti_entropy_interval, absl::Seconds(5),
@@ -128,6 +134,10 @@ int Run() {
   }
   if (absl::GetFlag(FLAGS_anti_entropy_interval) < absl::Milliseconds(100)) {
     return Fail("--anti_entropy_interval: must be at least 100ms");
+  }
+  const std::string peer_listen = absl::GetFlag(FLAGS_peer_listen);
+  if (!peers->empty() && peer_listen.empty()) {
+    return Fail("--peer_listen: required with --peers (the peers' gossip reaches this node there)");
   }
 
   // Signals are handled by sigwait() in this thread only; block them before
@@ -276,6 +286,23 @@ int Run() {
                  [](const v1::PeerState& p) { return static_cast<double>(p.bytes_sent()); });
   add_peer_gauge("quotad_gossip_pending_slots", "Slots queued for the peer",
                  [](const v1::PeerState& p) { return static_cast<double>(p.pending_slots()); });
+  add_peer_gauge("quotad_gossip_pending_records", "Records queued for the peer",
+                 [](const v1::PeerState& p) { return static_cast<double>(p.pending_records()); });
+  add_peer_gauge("quotad_gossip_batches_dropped",
+                 "Push batches the peer refused for good (left to anti-entropy)",
+                 [](const v1::PeerState& p) { return static_cast<double>(p.batches_dropped()); });
+  metrics.AddGauge("quotad_gossip_errors", "Failed exchanges with a peer since start, by gRPC code",
+                   [&replicator] {
+                     std::vector<Metrics::Sample> out;
+                     const v1::GossipStatusResponse status = replicator.Status();
+                     for (const auto& p : status.peers()) {
+                       for (const auto& [code, count] : p.errors_by_code()) {
+                         out.push_back({{{"peer", p.node_id()}, {"code", code}},
+                                        static_cast<double>(count)});
+                       }
+                     }
+                     return out;
+                   });
   metrics.AddGauge("quotad_gossip_rejected", "Gossip input rejected since start, by reason", [&] {
     const auto st = replicator.Status();
     return std::vector<Metrics::Sample>{
@@ -310,31 +337,33 @@ int Run() {
     QUOTAD_LOG(INFO) << "metrics on port " << metrics.port() << " (/metrics)";
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  builder.RegisterService(&gossip_service);
-  builder.SetMaxReceiveMessageSize(64 * 1024);
-  // Without this gRPC sets SO_REUSEPORT and a second node on the same port
-  // would silently share it instead of failing.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return Fail(absl::StrCat("--listen: cannot listen on ", absl::GetFlag(FLAGS_listen)));
+  // Every listener comes from StartListener, the same code the test
+  // clusters use: same limits, same options.
+  auto quota_listener =
+      StartListener(ListenerKind::kQuota, absl::GetFlag(FLAGS_listen), {&service});
+  if (!quota_listener.ok()) return Fail(absl::StrCat("--listen: ", quota_listener.status().message()));
+  const int port = quota_listener->port;
+  std::unique_ptr<grpc::Server> server = std::move(quota_listener->server);
+  std::unique_ptr<grpc::Server> peer_server;
+  int peer_port = 0;
+  if (!peer_listen.empty()) {
+    auto peer_listener = StartListener(ListenerKind::kPeer, peer_listen, {&gossip_service});
+    if (!peer_listener.ok()) {
+      return Fail(absl::StrCat("--peer_listen: ", peer_listener.status().message()));
+    }
+    peer_port = peer_listener->port;
+    peer_server = std::move(peer_listener->server);
+    if (auto s = WritePortFile(absl::GetFlag(FLAGS_peer_port_file), peer_port); !s.ok()) {
+      return Fail(absl::StrCat("--peer_port_file: ", s.message()));
+    }
   }
-  grpc::ServerBuilder admin_builder;
-  int admin_port = 0;
-  admin_builder.AddListeningPort(absl::GetFlag(FLAGS_admin_listen), grpc::InsecureServerCredentials(),
-                                 &admin_port);
-  admin_builder.RegisterService(&admin_service);
-  admin_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  std::unique_ptr<grpc::Server> admin_server = admin_builder.BuildAndStart();
-  if (admin_server == nullptr || admin_port == 0) {
-    return Fail(absl::StrCat("--admin_listen: cannot listen on ", absl::GetFlag(FLAGS_admin_listen)));
+  auto admin_listener =
+      StartListener(ListenerKind::kAdmin, absl::GetFlag(FLAGS_admin_listen), {&admin_service});
+  if (!admin_listener.ok()) {
+    return Fail(absl::StrCat("--admin_listen: ", admin_listener.status().message()));
   }
+  const int admin_port = admin_listener->port;
+  std::unique_ptr<grpc::Server> admin_server = std::move(admin_listener->server);
   if (auto s = WritePortFile(absl::GetFlag(FLAGS_admin_port_file), admin_port); !s.ok()) {
     return Fail(absl::StrCat("--admin_port_file: ", s.message()));
   }
@@ -347,7 +376,7 @@ int Run() {
                    << data_dir << ", policy " << policy_path << ", origin slot " << std::hex
                    << (*store)->origin() << std::dec
                    << (db_options.sync_writes ? ", sync writes" : "") << ", " << peers->size()
-                   << " peers; admin on port " << admin_port;
+                   << " peers; peer port " << peer_port << ", admin port " << admin_port;
 
   for (;;) {
     int sig = 0;
@@ -361,6 +390,9 @@ int Run() {
   }
   server->GetHealthCheckService()->Shutdown();
   admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (peer_server != nullptr) {
+    peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_drain_timeout)));
   QUOTAD_LOG(INFO) << "grpc server shut down";

@@ -179,7 +179,8 @@ TEST_F(ClusterTest, KilledAndWipedNodesLoseNoAcknowledgedCharge) {
 TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
   Cluster c(dir_, 2, kGossipInterval);
   ASSERT_TRUE(c.StartAll().ok());
-  auto channel = grpc::CreateChannel(c.node(0).target(), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", c.node(0).peer_port()),
+                                     grpc::InsecureChannelCredentials());
   auto gossip = v1::GossipService::NewStub(channel);
   auto push = [&](const v1::PushRequest& req) {
     grpc::ClientContext ctx;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "grpcpp/grpcpp.h"
 
 namespace quotad::testing {
 
@@ -46,7 +47,7 @@ absl::Status LocalCluster::Start(int i, bool wipe) {
   absl::Status s = nodes_[static_cast<size_t>(i)]->Start();
   if (!s.ok()) return s;
   for (int j = 0; j < n_; ++j) {
-    if (j != i) proxy(j, i).SetTarget(node(i).port());
+    if (j != i) proxy(j, i).SetTarget(node(i).peer_port());
   }
   return absl::OkStatus();
 }
@@ -60,6 +61,36 @@ absl::Status LocalCluster::StartAll() {
 
 client::QuotaClient LocalCluster::Client(int i) {
   return client::QuotaClient(client::MakeQuotaConnection({node(i).target(), absl::Seconds(5)}));
+}
+
+absl::StatusOr<v1::GossipStatusResponse> LocalCluster::GossipStatus(int i) {
+  auto stub = v1::GossipService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", node(i).peer_port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::GossipStatusResponse status;
+  grpc::Status s = stub->Status(&ctx, v1::GossipStatusRequest(), &status);
+  if (!s.ok()) {
+    return absl::UnavailableError(absl::StrCat(Name(i), " status: ", s.error_message()));
+  }
+  return status;
+}
+
+absl::Status LocalCluster::Drained() {
+  for (int i = 0; i < n_; ++i) {
+    if (nodes_[static_cast<size_t>(i)] == nullptr || !node(i).Running()) continue;
+    auto status = GossipStatus(i);
+    if (!status.ok()) return status.status();
+    for (const v1::PeerState& p : status->peers()) {
+      if (!p.up() || p.pending_slots() > 0 || p.pending_records() > 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            Name(i), " -> ", p.node_id(), ": ", p.up() ? "up" : "DOWN", ", ", p.pending_slots(),
+            " slots and ", p.pending_records(), " records pending, last error '", p.last_error(),
+            "'"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 void LocalCluster::Partition(const std::set<int>& side, bool cut) {

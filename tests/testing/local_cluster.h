@@ -11,7 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/status/statusor.h"
 #include "client/quota_client.h"
+#include "quotad/v1/gossip.grpc.pb.h"
 #include "tests/testing/fault_proxy.h"
 #include "tests/testing/quotad_process.h"
 #include "tests/testing/temp_dir.h"
@@ -34,6 +36,11 @@ class LocalCluster {
     return *proxies_[static_cast<size_t>(from)][static_cast<size_t>(to)];
   }
   client::QuotaClient Client(int i);
+  // Node i's replication state, from its peer listener.
+  absl::StatusOr<v1::GossipStatusResponse> GossipStatus(int i);
+  // OK when every running node reports every peer up with nothing queued;
+  // otherwise a description of the first node and peer that is not.
+  absl::Status Drained();
 
   // Cuts (or heals) every link between `side` and the rest, both directions.
   void Partition(const std::set<int>& side, bool cut);

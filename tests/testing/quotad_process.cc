@@ -64,11 +64,15 @@ QuotadProcess::~QuotadProcess() {
 absl::Status QuotadProcess::Start(absl::Duration timeout) {
   const std::string port_file = absl::StrCat(data_dir_, ".port");
   const std::string admin_port_file = absl::StrCat(data_dir_, ".admin_port");
+  const std::string peer_port_file = absl::StrCat(data_dir_, ".peer_port");
   ::unlink(port_file.c_str());
   ::unlink(admin_port_file.c_str());
+  ::unlink(peer_port_file.c_str());
   std::vector<std::string> args = {"--listen=127.0.0.1:0", "--port_file=" + port_file,
                                    "--admin_listen=127.0.0.1:0",
                                    "--admin_port_file=" + admin_port_file,
+                                   "--peer_listen=127.0.0.1:0",
+                                   "--peer_port_file=" + peer_port_file,
                                    "--data_dir=" + data_dir_, "--node_id=test-node",
                                    "--region=test"};
   bool has_policy = false;
@@ -104,6 +108,7 @@ absl::Status QuotadProcess::Start(absl::Duration timeout) {
   }
   if (port_ == 0) return absl::DeadlineExceededError("quotad did not write its port file");
   absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(admin_port_file)), &admin_port_);
+  absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(peer_port_file)), &peer_port_);
   auto channel = grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
   auto health = grpc::health::v1::Health::NewStub(channel);
   while (absl::Now() < deadline) {

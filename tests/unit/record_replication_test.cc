@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "quotad/replication/gossip_service.h"
 #include "quotad/replication/replicator.h"
+#include "quotad/server/listeners.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 #include "tests/testing/fault_proxy.h"
 #include "tests/testing/temp_dir.h"
@@ -56,12 +57,11 @@ class MiniCluster : public ::testing::Test {
       n.replicator = std::make_unique<Replicator>(n.admission.get(), n.store.get(), n.store.get(),
                                                   policy_.get(), &clock_, ro);
       n.service = std::make_unique<GossipServiceImpl>(n.replicator.get());
-      grpc::ServerBuilder builder;
-      int port = 0;
-      builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-      builder.RegisterService(n.service.get());
-      n.server = builder.BuildAndStart();
-      ASSERT_NE(port, 0);
+      // The production peer listener (same limits as main()).
+      auto listener = StartListener(ListenerKind::kPeer, "127.0.0.1:0", {n.service.get()});
+      ASSERT_TRUE(listener.ok()) << listener.status();
+      n.server = std::move(listener->server);
+      const int port = listener->port;
       for (int j = 0; j < kNodes; ++j) {
         if (j != i) proxies_[j][i]->SetTarget(port);
       }

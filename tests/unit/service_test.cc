@@ -5,6 +5,7 @@
 #include "client/quota_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "quotad/server/listeners.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 #include "tests/testing/fault_injecting_store.h"
 #include "tests/testing/temp_dir.h"
@@ -28,12 +29,10 @@ class QuotaServiceTest : public ::testing::Test {
                                                        RealClock::Real(), nullptr,
                                                        AdmissionOptions{"n1", "eu"});
     service_ = std::make_unique<QuotaServiceImpl>(admission_.get());
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(port, 0);
+    auto listener = StartListener(ListenerKind::kQuota, "127.0.0.1:0", {service_.get()});
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    server_ = std::move(listener->server);
+    const int port = listener->port;
     client_ = std::make_unique<client::QuotaClient>(client::MakeQuotaConnection(
         {"127.0.0.1:" + std::to_string(port), absl::Seconds(5)}));
   }

@@ -1,0 +1,29 @@
+// Message-size limits of the peer (gossip) surface, in one place for both
+// ends: the peer listener's receive limit and the byte budget of every batch
+// a node sends or serves. A batch is bounded by its encoded size, never by an
+// item count, so no backlog can build a message the receiver refuses.
+#ifndef QUOTAD_REPLICATION_PEER_LIMITS_H_
+#define QUOTAD_REPLICATION_PEER_LIMITS_H_
+
+#include <cstddef>
+
+namespace quotad {
+
+// Largest message the peer listener accepts, and the largest response a peer
+// channel accepts. Set explicitly on both ends (gRPC's defaults differ per
+// direction and per version).
+inline constexpr int kPeerMaxMessageBytes = 4 << 20;
+
+// Encoded-size budget of one Push batch or one PullRange / PullRecords page:
+// a quarter of the receive limit, so a peer running an older or smaller
+// limit still has room, and one batch keeps a receiver's merge short.
+inline constexpr size_t kPeerBatchBytes = 1 << 20;
+
+// The smallest budget a sender backs off to after RESOURCE_EXHAUSTED (a peer
+// configured with a smaller limit). Larger than the largest single record
+// (1 KiB key + 64 KiB value), so every item still fits in a batch.
+inline constexpr size_t kPeerMinBatchBytes = 96 << 10;
+
+}  // namespace quotad
+
+#endif  // QUOTAD_REPLICATION_PEER_LIMITS_H_
