@@ -49,6 +49,7 @@ std::optional<PushBatch> PeerLink::NextBatch(const std::string& from_node_id, ui
   batch.request.set_from_node_id(from_node_id);
   batch.request.set_to_node_id(config_.node_id);
   batch.request.set_from_origin(origin);
+  batch.request.set_dropped_for_you(overflows_ + batches_dropped_);
   batch.bytes = batch.request.ByteSizeLong();
   bool any = false;
   for (const auto& [key, record] : pending_records_) {
@@ -143,6 +144,45 @@ void PeerLink::CountReceived(uint64_t slots) {
   slots_received_ += slots;
 }
 
+void PeerLink::RecordInbound(uint64_t origin, uint64_t dropped_for_me, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (origin != inbound_origin_) {
+    // A new incarnation of the peer: its drop count starts over, and its
+    // earlier origin is compared like any other until repaired.
+    inbound_origin_ = origin;
+    inbound_repaired_ = 0;
+    inbound_drops_ = 0;
+  }
+  inbound_drops_ = std::max(inbound_drops_, dropped_for_me);
+  inbound_last_ = now;
+}
+
+std::optional<uint64_t> PeerLink::HealthyInboundOrigin(absl::Time now,
+                                                       absl::Duration freshness) const {
+  absl::MutexLock lock(&mu_);
+  if (inbound_origin_ == 0 || now - inbound_last_ > freshness ||
+      inbound_drops_ != inbound_repaired_) {
+    return std::nullopt;
+  }
+  return inbound_origin_;
+}
+
+uint64_t PeerLink::inbound_drops() const {
+  absl::MutexLock lock(&mu_);
+  return inbound_drops_;
+}
+
+void PeerLink::MarkInboundRepaired(uint64_t drops) {
+  absl::MutexLock lock(&mu_);
+  inbound_repaired_ = std::max(inbound_repaired_, std::min(drops, inbound_drops_));
+}
+
+void PeerLink::CountPulled(uint64_t slots, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  slots_pulled_ += slots;
+  bytes_pulled_ += bytes;
+}
+
 size_t PeerLink::batch_budget() const {
   absl::MutexLock lock(&mu_);
   return budget_;
@@ -185,6 +225,8 @@ void PeerLink::FillState(absl::Time now, v1::PeerState* p) const {
   p->set_overflows(overflows_);
   p->set_anti_entropy_rounds(anti_entropy_rounds_);
   p->set_ranges_repaired(ranges_repaired_);
+  p->set_slots_pulled(slots_pulled_);
+  p->set_bytes_pulled(bytes_pulled_);
 }
 
 }  // namespace quotad

@@ -75,6 +75,19 @@ class PeerLink {
   void RecordContact(const absl::Status& status, absl::Time now);
   void CountAntiEntropy(uint64_t ranges_repaired);
   void CountReceived(uint64_t slots);
+  void CountPulled(uint64_t slots, uint64_t bytes);
+
+  // Inbound side: a Push from this peer arrived, carrying its current
+  // origin and how often it dropped slots meant for this node.
+  void RecordInbound(uint64_t origin, uint64_t dropped_for_me, absl::Time now);
+  // The peer's current origin while its pushes reach this node healthily
+  // (one arrived within `freshness` and nothing was dropped since the last
+  // repair); else nullopt.
+  std::optional<uint64_t> HealthyInboundOrigin(absl::Time now, absl::Duration freshness) const;
+  // Drops reported so far; an anti-entropy round that compared the peer's
+  // origin passes the value read at its start to MarkInboundRepaired.
+  uint64_t inbound_drops() const;
+  void MarkInboundRepaired(uint64_t drops);
 
   size_t batch_budget() const;
   size_t pending_slots() const;
@@ -112,6 +125,13 @@ class PeerLink {
   uint64_t overflows_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t anti_entropy_rounds_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t ranges_repaired_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t slots_pulled_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t bytes_pulled_ ABSL_GUARDED_BY(mu_) = 0;
+  // Inbound.
+  uint64_t inbound_origin_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time inbound_last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t inbound_drops_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t inbound_repaired_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace quotad

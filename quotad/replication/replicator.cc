@@ -14,34 +14,9 @@
 namespace quotad {
 namespace {
 
-std::chrono::system_clock::time_point ToDeadline(absl::Time t) {
-  return absl::ToChronoTime(t);
-}
-
-constexpr size_t kMaxPullSlots = 16384;
-constexpr size_t kMaxRecordKeyBytes = 1024;
-constexpr size_t kMaxRecordValueBytes = 64 * 1024;
 // A Push is merged in chunks of this many slots, so one batch never holds
 // many request-path shard locks at once.
 constexpr size_t kMergeChunkSlots = 256;
-
-uint64_t RecordFingerprint(const v1::ReplicatedRecord& r) {
-  uint64_t h = 0x243F6A8885A308D3ULL;
-  auto mix = [&h](absl::string_view bytes) {
-    for (char c : bytes) {
-      h ^= static_cast<uint8_t>(c);
-      h *= 0x100000001B3ULL;  // FNV-1a step; stable across processes
-    }
-    h ^= h >> 29;
-  };
-  mix(r.key());
-  char hlc[8];
-  for (int i = 0; i < 8; ++i) hlc[i] = static_cast<char>((r.hlc() >> (8 * i)) & 0xff);
-  mix(absl::string_view(hlc, sizeof(hlc)));
-  mix(r.node_id());
-  mix(r.deleted() ? "d" : "l");
-  return h;
-}
 
 }  // namespace
 
@@ -83,30 +58,6 @@ Replicator::~Replicator() {
   admission_->SetChangeListener(nullptr);
 }
 
-absl::Status Replicator::RebuildDigests() {
-  // Sketches only serve peers; a standalone node skips the full scan.
-  if (peers_.empty()) return absl::OkStatus();
-  size_t slots = 0;
-  auto visited = store_->ScanSlots("", 0, UINT32_MAX, "", SIZE_MAX, [&](const SlotValue& v) {
-    digests_.Add(v.key, v.value);
-    ++slots;
-    return true;
-  });
-  if (!visited.ok()) return visited.status();
-  QUOTAD_LOG(INFO) << "replication: " << slots << " live slots, " << peers_.size() << " peers";
-  return absl::OkStatus();
-}
-
-void Replicator::InitialSync(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  for (size_t i = 0; i < peers_.size() && absl::Now() < deadline; ++i) {
-    if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
-      QUOTAD_LOG(INFO) << "initial sync with " << peers_[i]->link.config().node_id << ": "
-                       << s.message();
-    }
-  }
-}
-
 void Replicator::Start() {
   if (peers_.empty()) return;
   gossip_thread_ = std::thread([this] { GossipLoop(); });
@@ -133,16 +84,6 @@ void Replicator::OnLocalSlotAdded(const SlotKey& key, uint64_t amount) {
   DirtyStripe& stripe = dirty_[key.id.hash[1] % kDirtyStripes];
   absl::MutexLock lock(&stripe.mu);
   stripe.keys.push_back(key);
-}
-
-Replicator::HourWindow Replicator::LiveWindow() const {
-  const absl::Time now = clock_->Now();
-  const int64_t retention = policy_->Current()->retention_hours();
-  const uint32_t to = HourOf(now + options_.max_clock_skew);
-  // Skip the oldest live hour: it may expire mid-exchange on one side.
-  int64_t from = int64_t{HourOf(now)} - retention + 2;
-  from = std::max<int64_t>(from, int64_t{to} - (SlotDigests::kHours - 1));
-  return {static_cast<uint32_t>(std::max<int64_t>(from, 0)), to};
 }
 
 Replicator::Peer* Replicator::FindPeer(const std::string& node_id) const {
@@ -189,6 +130,25 @@ absl::StatusOr<RemoteMergeResult> Replicator::Apply(std::vector<SlotValue> slots
   return result;
 }
 
+absl::StatusOr<RemoteMergeResult> Replicator::ApplyInChunks(std::vector<SlotValue> slots,
+                                                            size_t* rejected) {
+  RemoteMergeResult result;
+  for (size_t begin = 0; begin < slots.size(); begin += kMergeChunkSlots) {
+    const size_t end = std::min(slots.size(), begin + kMergeChunkSlots);
+    size_t chunk_rejected = 0;
+    QUOTAD_ASSIGN_OR_RETURN(
+        RemoteMergeResult chunk,
+        Apply(std::vector<SlotValue>(slots.begin() + static_cast<std::ptrdiff_t>(begin),
+                                     slots.begin() + static_cast<std::ptrdiff_t>(end)),
+              &chunk_rejected));
+    *rejected += chunk_rejected;
+    result.stale += chunk.stale;
+    result.rejected_own_slot += chunk.rejected_own_slot;
+    result.applied.insert(result.applied.end(), chunk.applied.begin(), chunk.applied.end());
+  }
+  return result;
+}
+
 absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& request) {
   QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
   if (request.from_origin() == 0) {
@@ -216,21 +176,8 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
       return absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message()));
     }
   }
-  // Merged in chunks: a large batch never holds many shard locks at once.
   size_t rejected = 0;
-  RemoteMergeResult result;
-  for (size_t begin = 0; begin < slots.size(); begin += kMergeChunkSlots) {
-    const size_t end = std::min(slots.size(), begin + kMergeChunkSlots);
-    size_t chunk_rejected = 0;
-    QUOTAD_ASSIGN_OR_RETURN(
-        RemoteMergeResult chunk,
-        Apply(std::vector<SlotValue>(slots.begin() + static_cast<std::ptrdiff_t>(begin),
-                                     slots.begin() + static_cast<std::ptrdiff_t>(end)),
-              &chunk_rejected));
-    rejected += chunk_rejected;
-    result.stale += chunk.stale;
-    result.applied.insert(result.applied.end(), chunk.applied.begin(), chunk.applied.end());
-  }
+  QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, ApplyInChunks(std::move(slots), &rejected));
   const absl::Time latest_allowed = clock_->Now() + options_.max_clock_skew;
   for (const v1::ReplicatedRecord& record : request.records()) {
     if (HybridLogicalClock::PhysicalMillis(record.hlc()) > absl::ToUnixMillis(latest_allowed)) {
@@ -242,291 +189,12 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
   }
   if (Peer* peer = FindPeer(request.from_node_id())) {
     peer->link.CountReceived(static_cast<uint64_t>(request.slots_size()));
+    peer->link.RecordInbound(request.from_origin(), request.dropped_for_you(), absl::Now());
   }
   v1::PushResponse response;
   response.set_applied(static_cast<uint32_t>(result.applied.size()));
   response.set_stale(static_cast<uint32_t>(result.stale));
   response.set_rejected(static_cast<uint32_t>(rejected));
-  return response;
-}
-
-absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
-  if (request.to_hour() < request.from_hour() ||
-      request.to_hour() - request.from_hour() >= SlotDigests::kHours) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError("to_hour: window must be 1..64 hours");
-  }
-  v1::DigestResponse response;
-  for (uint64_t d : digests_.Compute(request.from_hour(), request.to_hour())) {
-    response.add_range_digests(d);
-  }
-  QUOTAD_ASSIGN_OR_RETURN(uint64_t records_digest, RecordsDigest());
-  response.set_records_digest(records_digest);
-  return response;
-}
-
-absl::StatusOr<v1::PullRangeResponse> Replicator::HandlePullRange(
-    const v1::PullRangeRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
-  if (request.range() >= static_cast<uint32_t>(SlotDigests::kRanges)) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError("range: out of bounds");
-  }
-  if (request.to_hour() < request.from_hour()) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError("to_hour: before from_hour");
-  }
-  const size_t max_slots =
-      std::clamp<size_t>(request.max_slots() == 0 ? kMaxPullSlots : request.max_slots(), 1,
-                         kMaxPullSlots);
-  v1::PullRangeResponse response;
-  size_t bytes = 0;
-  bool full = false;
-  QUOTAD_ASSIGN_OR_RETURN(
-      size_t visited,
-      store_->ScanSlots(SlotDigests::RangePrefix(static_cast<int>(request.range())),
-                        request.from_hour(), request.to_hour(), request.start_after(), max_slots,
-                        [&](const SlotValue& v) {
-                          v1::Slot* slot = response.add_slots();
-                          slot->set_key(v.key.Encode());
-                          slot->set_value(v.value);
-                          bytes += slot->ByteSizeLong() + 3;  // + tag and length
-                          full = bytes >= kPeerBatchBytes;
-                          return !full;
-                        }));
-  response.set_done(!full && visited < max_slots);
-  return response;
-}
-
-absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline) {
-  Peer& peer = *peers_[index];
-  const HourWindow window = LiveWindow();
-  auto call_deadline = [&] { return std::min(deadline, absl::Now() + options_.rpc_timeout); };
-
-  v1::DigestRequest digest_request;
-  digest_request.set_from_node_id(options_.node_id);
-  digest_request.set_to_node_id(peer.link.config().node_id);
-  digest_request.set_from_hour(window.from);
-  digest_request.set_to_hour(window.to);
-  v1::DigestResponse remote;
-  {
-    grpc::ClientContext context;
-    context.set_deadline(ToDeadline(call_deadline()));
-    absl::Status s = rpc::FromGrpcStatus(peer.stub->Digest(&context, digest_request, &remote));
-    peer.link.RecordContact(s, absl::Now());
-    if (!s.ok()) return s;
-  }
-  if (remote.range_digests_size() != SlotDigests::kRanges) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::DataLossError("digest response has the wrong number of ranges");
-  }
-  const std::vector<uint64_t> local = digests_.Compute(window.from, window.to);
-  uint64_t repaired = 0;
-  for (int r = 0; r < SlotDigests::kRanges; ++r) {
-    if (local[static_cast<size_t>(r)] == remote.range_digests(r)) continue;
-    std::string start_after;
-    for (;;) {
-      v1::PullRangeRequest pull;
-      pull.set_from_node_id(options_.node_id);
-      pull.set_to_node_id(peer.link.config().node_id);
-      pull.set_range(static_cast<uint32_t>(r));
-      pull.set_from_hour(window.from);
-      pull.set_to_hour(window.to);
-      pull.set_start_after(start_after);
-      pull.set_max_slots(static_cast<uint32_t>(kMaxPullSlots));
-      v1::PullRangeResponse page;
-      grpc::ClientContext context;
-      context.set_deadline(ToDeadline(call_deadline()));
-      absl::Status s = rpc::FromGrpcStatus(peer.stub->PullRange(&context, pull, &page));
-      if (!s.ok()) {
-        peer.link.RecordContact(s, absl::Now());
-        return s;
-      }
-      std::vector<SlotValue> slots;
-      slots.reserve(static_cast<size_t>(page.slots_size()));
-      for (const v1::Slot& slot : page.slots()) {
-        auto key = SlotKey::Decode(slot.key());
-        if (!key || SlotDigests::RangeOf(key->id) != r || key->hour < window.from ||
-            key->hour > window.to) {
-          rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-          return absl::DataLossError("pulled slot outside the requested range");
-        }
-        slots.push_back({*key, slot.value()});
-      }
-      size_t rejected = 0;
-      auto applied = Apply(std::move(slots), &rejected);
-      if (!applied.ok()) return applied.status();
-      if (page.done() || page.slots_size() == 0) break;
-      start_after = page.slots(page.slots_size() - 1).key();
-    }
-    ++repaired;
-  }
-  QUOTAD_ASSIGN_OR_RETURN(uint64_t local_records, RecordsDigest());
-  if (local_records != remote.records_digest()) {
-    QUOTAD_RETURN_IF_ERROR(PullRecordsFrom(peer, deadline));
-  }
-  peer.link.CountAntiEntropy(repaired);
-  return absl::OkStatus();
-}
-
-absl::Status Replicator::PullRecordsFrom(Peer& peer, absl::Time deadline) {
-  std::string start_after;
-  for (;;) {
-    v1::PullRecordsRequest pull;
-    pull.set_from_node_id(options_.node_id);
-    pull.set_to_node_id(peer.link.config().node_id);
-    pull.set_start_after(start_after);
-    v1::PullRecordsResponse page;
-    grpc::ClientContext context;
-    context.set_deadline(ToDeadline(std::min(deadline, absl::Now() + options_.rpc_timeout)));
-    absl::Status s = rpc::FromGrpcStatus(peer.stub->PullRecords(&context, pull, &page));
-    if (!s.ok()) {
-      peer.link.RecordContact(s, absl::Now());
-      return s;
-    }
-    const int64_t latest_ms = absl::ToUnixMillis(clock_->Now() + options_.max_clock_skew);
-    for (const v1::ReplicatedRecord& record : page.records()) {
-      if (!ValidateRecord(record).ok() ||
-          HybridLogicalClock::PhysicalMillis(record.hlc()) > latest_ms) {
-        rejected_records_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
-    }
-    if (page.done() || page.records_size() == 0) return absl::OkStatus();
-    if (page.records(page.records_size() - 1).key() <= start_after) {
-      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-      return absl::DataLossError("records page does not advance");
-    }
-    start_after = page.records(page.records_size() - 1).key();
-  }
-}
-
-absl::Status Replicator::ValidateRecord(const v1::ReplicatedRecord& record) const {
-  if (record.key().empty() || record.key().size() > kMaxRecordKeyBytes) {
-    return absl::InvalidArgumentError("key: must be 1..1024 bytes");
-  }
-  if (record.value().size() > kMaxRecordValueBytes) {
-    return absl::InvalidArgumentError("value: longer than 64 KiB");
-  }
-  if (record.node_id().empty()) return absl::InvalidArgumentError("node_id: required");
-  if (record.hlc() == 0) return absl::InvalidArgumentError("hlc: required");
-  return absl::OkStatus();
-}
-
-bool Replicator::Droppable(const v1::ReplicatedRecord& record) const {
-  const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - options_.tombstone_ttl);
-  const int64_t written_us = HybridLogicalClock::PhysicalMillis(record.hlc()) * 1000;
-  return (record.deleted() && written_us < cutoff_us) ||
-         (record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us);
-}
-
-bool Replicator::Live(const v1::ReplicatedRecord& record) const {
-  return !record.deleted() && (record.expires_unix_micros() == 0 ||
-                               record.expires_unix_micros() > absl::ToUnixMicros(clock_->Now()));
-}
-
-absl::StatusOr<uint64_t> Replicator::RecordsDigest() {
-  if (records_ == nullptr) return uint64_t{0};
-  uint64_t digest = 0;
-  QUOTAD_RETURN_IF_ERROR(records_->ScanRecords("", [&](const v1::ReplicatedRecord& r) {
-    if (!Droppable(r)) digest ^= RecordFingerprint(r);
-    return true;
-  }));
-  return digest;
-}
-
-absl::StatusOr<bool> Replicator::MergeRecord(const v1::ReplicatedRecord& record) {
-  if (records_ == nullptr) return false;
-  hlc_.Observe(record.hlc());
-  if (Droppable(record)) return false;
-  {
-    absl::MutexLock lock(&records_mu_);
-    auto existing = records_->GetRecord(record.key());
-    if (!existing.ok()) return AsUnavailable(existing.status());
-    if (existing->has_value()) {
-      const auto& cur = **existing;
-      const bool newer = record.hlc() > cur.hlc() ||
-                         (record.hlc() == cur.hlc() && record.node_id() > cur.node_id());
-      if (!newer) return false;
-    }
-    if (absl::Status s = records_->PutRecord(record); !s.ok()) return AsUnavailable(s);
-  }
-  records_applied_.fetch_add(1, std::memory_order_relaxed);
-  if (record_listener_) record_listener_(record.key());
-  return true;
-}
-
-void Replicator::QueueRecord(const v1::ReplicatedRecord& record) {
-  for (auto& peer : peers_) peer->link.QueueRecord(record);
-}
-
-absl::StatusOr<v1::ReplicatedRecord> Replicator::PutRecord(const std::string& key,
-                                                           const std::string& value,
-                                                           absl::Time expires) {
-  if (records_ == nullptr) return absl::FailedPreconditionError("no record store");
-  v1::ReplicatedRecord record;
-  record.set_key(key);
-  record.set_value(value);
-  record.set_node_id(options_.node_id);
-  if (expires != absl::InfiniteFuture()) {
-    record.set_expires_unix_micros(absl::ToUnixMicros(expires));
-  }
-  record.set_hlc(hlc_.Now());
-  QUOTAD_RETURN_IF_ERROR(ValidateRecord(record));
-  QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
-  QueueRecord(record);
-  return record;
-}
-
-absl::StatusOr<v1::ReplicatedRecord> Replicator::DeleteRecord(const std::string& key) {
-  if (records_ == nullptr) return absl::FailedPreconditionError("no record store");
-  v1::ReplicatedRecord record;
-  record.set_key(key);
-  record.set_node_id(options_.node_id);
-  record.set_deleted(true);
-  record.set_hlc(hlc_.Now());
-  QUOTAD_RETURN_IF_ERROR(ValidateRecord(record));
-  QUOTAD_RETURN_IF_ERROR(MergeRecord(record).status());
-  QueueRecord(record);
-  return record;
-}
-
-absl::StatusOr<std::optional<v1::ReplicatedRecord>> Replicator::GetRecord(const std::string& key) {
-  if (records_ == nullptr) return std::optional<v1::ReplicatedRecord>();
-  QUOTAD_ASSIGN_OR_RETURN(auto record, records_->GetRecord(key));
-  if (!record || !Live(*record)) return std::optional<v1::ReplicatedRecord>();
-  return record;
-}
-
-absl::Status Replicator::ListRecords(const std::string& prefix,
-                                     const std::function<bool(const v1::ReplicatedRecord&)>& fn) {
-  if (records_ == nullptr) return absl::OkStatus();
-  return records_->ScanRecords(prefix, [&](const v1::ReplicatedRecord& r) {
-    return Live(r) ? fn(r) : true;
-  });
-}
-
-absl::StatusOr<v1::PullRecordsResponse> Replicator::HandlePullRecords(
-    const v1::PullRecordsRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
-  v1::PullRecordsResponse response;
-  response.set_done(true);
-  if (records_ == nullptr) return response;
-  size_t bytes = 0;
-  QUOTAD_RETURN_IF_ERROR(records_->ScanRecords("", [&](const v1::ReplicatedRecord& r) {
-    if (!request.start_after().empty() && r.key() <= request.start_after()) return true;
-    if (Droppable(r)) return true;
-    const size_t add = r.ByteSizeLong() + 4;  // + tag and length
-    if (response.records_size() > 0 && bytes + add > kPeerBatchBytes) {
-      response.set_done(false);
-      return false;
-    }
-    *response.add_records() = r;
-    bytes += add;
-    return true;
-  }));
   return response;
 }
 
@@ -567,7 +235,7 @@ void Replicator::SendPush(Peer& peer) {
   }
   auto call = std::make_unique<PushCall>();
   call->batch = std::move(*batch);
-  call->context.set_deadline(ToDeadline(absl::Now() + options_.rpc_timeout));
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
   PushCall* raw = call.release();
   peer.stub->async()->Push(&raw->context, &raw->batch.request, &raw->response,
                            [this, &peer, raw](grpc::Status status) {
@@ -592,23 +260,6 @@ void Replicator::GossipLoop() {
     }
     CollectDirty();
     for (auto& peer : peers_) SendPush(*peer);
-  }
-}
-
-void Replicator::AntiEntropyLoop() {
-  for (;;) {
-    {
-      absl::MutexLock lock(&lifecycle_mu_);
-      lifecycle_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.anti_entropy_interval);
-      if (stopping_) return;
-    }
-    const absl::Time deadline = absl::Now() + options_.anti_entropy_interval;
-    for (size_t i = 0; i < peers_.size(); ++i) {
-      if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
-        QUOTAD_LOG(DEBUG) << "anti-entropy with " << peers_[i]->link.config().node_id << ": "
-                          << s;
-      }
-    }
   }
 }
 

@@ -50,6 +50,7 @@
 #include "quotad/replication/peer_link.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/slot_digests.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/storage/counter_store.h"
 #include "quotad/storage/record_store.h"
 #include "quotad/v1/gossip.grpc.pb.h"
@@ -117,8 +118,14 @@ class Replicator final : public SlotChangeListener {
     record_listener_ = std::move(listener);
   }
 
-  // One anti-entropy round with peer `index` (0-based in options.peers).
-  absl::Status AntiEntropyWith(size_t index, absl::Time deadline);
+  // One anti-entropy round with peer `index` (0-based in options.peers),
+  // bounded by `deadline`. A round compares per-range sketches, refines the
+  // differing ranges to hours, and pulls only those (range, hour) cells, in
+  // byte-bounded pages. It leaves out the origins whose changes arrive by
+  // push (this node's own slot, and each peer's current slot while its
+  // pushes reach this node and it has dropped nothing for it); `full`
+  // (start-up) leaves out only this node's own slot.
+  absl::Status AntiEntropyWith(size_t index, absl::Time deadline, bool full = false);
 
  private:
   struct Peer {
@@ -137,13 +144,54 @@ class Replicator final : public SlotChangeListener {
     uint32_t from = 0;
     uint32_t to = 0;
   };
+  // The calls of one anti-entropy round with one peer, each bounded by the
+  // RPC timeout and the round's deadline. A failed call marks the peer down,
+  // unless the round merely ran out of its own time.
+  struct RoundCalls {
+    Replicator* self;
+    Peer& peer;
+    absl::Time deadline;
+    template <typename Request>
+    Request Header() const {
+      Request request;
+      request.set_from_node_id(self->options_.node_id);
+      request.set_to_node_id(peer.link.config().node_id);
+      return request;
+    }
+    template <typename Request, typename Response>
+    absl::Status Run(grpc::Status (v1::GossipService::Stub::*method)(grpc::ClientContext*,
+                                                                      const Request&, Response*),
+                     const Request& request, Response* response) {
+      grpc::ClientContext context;
+      context.set_deadline(
+          absl::ToChronoTime(std::min(deadline, absl::Now() + self->options_.rpc_timeout)));
+      absl::Status s = rpc::FromGrpcStatus((peer.stub.get()->*method)(&context, request, response));
+      if (s.ok() || !absl::IsDeadlineExceeded(s) || absl::Now() < deadline) {
+        peer.link.RecordContact(s, absl::Now());
+      }
+      return s;
+    }
+  };
   HourWindow LiveWindow() const;
   absl::Status CheckSender(const std::string& from, const std::string& to) const;
-  // Pulls every record page from `peer` and merges them.
-  absl::Status PullRecordsFrom(Peer& peer, absl::Time deadline);
+  // Pulls every record page from the round's peer and merges them.
+  absl::Status PullRecordsFrom(RoundCalls& calls);
+  // Refines the differing ranges in `refine` to hours and pulls those.
+  absl::Status PullDiffering(RoundCalls& calls, HourWindow window,
+                             const v1::DigestRequest& refine);
+  // Pulls every page of `pull` and merges it.
+  absl::Status PullPages(RoundCalls& calls, v1::PullRangeRequest pull);
+  // This node's origin plus the current origins of peers whose pushes reach
+  // it healthily (see AntiEntropyWith), those the sketches can leave out.
+  std::vector<uint64_t> PushedOrigins(absl::Time now) const;
+  // How recent a peer's last push must be for its origin to count as pushed.
+  absl::Duration InboundFreshness() const;
   Peer* FindPeer(const std::string& node_id) const;
   // Validates and merges slots; updates sketches and counters.
   absl::StatusOr<RemoteMergeResult> Apply(std::vector<SlotValue> slots, size_t* rejected);
+  // Apply in chunks of kMergeChunkSlots (a large batch never holds many
+  // shard locks at once); `rejected` accumulates.
+  absl::StatusOr<RemoteMergeResult> ApplyInChunks(std::vector<SlotValue> slots, size_t* rejected);
 
   // Last-writer-wins merge of one record; true if it replaced the local one.
   absl::StatusOr<bool> MergeRecord(const v1::ReplicatedRecord& record);

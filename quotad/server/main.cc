@@ -71,6 +71,9 @@ ABSL_FLAG(absl::Duration, anti_entropy_interval, absl::Seconds(5),
           "how often digests are compared with each peer to repair differences");
 ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "peer buckets further than this in the future are rejected");
+ABSL_FLAG(int64_t, gossip_max_pending_slots, 1 << 20,
+          "slots queued per peer before the queue is dropped and left to anti-entropy "
+          "(~100 bytes each)");
 ABSL_FLAG(absl::Duration, startup_sync_timeout, absl::Seconds(3),
           "at start, how long to pull missed counts from peers before serving");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:50052",
@@ -134,6 +137,9 @@ int Run() {
   }
   if (absl::GetFlag(FLAGS_anti_entropy_interval) < absl::Milliseconds(100)) {
     return Fail("--anti_entropy_interval: must be at least 100ms");
+  }
+  if (absl::GetFlag(FLAGS_gossip_max_pending_slots) < 1) {
+    return Fail("--gossip_max_pending_slots: must be >= 1");
   }
   const std::string peer_listen = absl::GetFlag(FLAGS_peer_listen);
   if (!peers->empty() && peer_listen.empty()) {
@@ -209,6 +215,7 @@ int Run() {
   replication.gossip_interval = absl::GetFlag(FLAGS_gossip_interval);
   replication.anti_entropy_interval = absl::GetFlag(FLAGS_anti_entropy_interval);
   replication.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
+  replication.max_pending_slots = static_cast<size_t>(absl::GetFlag(FLAGS_gossip_max_pending_slots));
   Replicator replicator(&admission, store->get(), store->get(), &policy_holder, RealClock::Real(),
                         replication);
   if (auto s = replicator.RebuildDigests(); !s.ok()) {

@@ -106,6 +106,26 @@ class CounterStore {
       absl::string_view start_after, size_t limit,
       const std::function<bool(const SlotValue&)>& fn) = 0;
 
+  // Where a ScanSlotRanges stopped.
+  struct ScanProgress {
+    std::string last_key;  // the last key visited (resume after it)
+    bool exhausted = false;  // nothing of the ranges follows last_key
+  };
+  // Anti-entropy pages: visits live slots in key order whose key starts with
+  // one of `prefixes` (ascending; 1 or 2 bytes each: dimension, first hash
+  // byte), whose hour is in [min_hour, max_hour] and whose key sorts after
+  // `start_after` (empty: from the first prefix). Stops after visiting
+  // `max_keys` keys of those ranges (whatever their hour, so filtering
+  // cannot make a page unbounded) or once `fn` returns false (the slot it
+  // was given counts as visited). A scan that resumes exactly where the
+  // previous one stopped (start_after == its last_key) may continue the same
+  // point-in-time view, at most 2 s old, instead of building a new one; a
+  // scan from the start always reads a fresh view. Errors: Unavailable.
+  [[nodiscard]] virtual absl::StatusOr<ScanProgress> ScanSlotRanges(
+      absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
+      absl::string_view start_after, size_t max_keys,
+      const std::function<bool(const SlotValue&)>& fn) = 0;
+
   // The origin slot id this process increments: new for every start of the
   // store (an "incarnation"), so a node can never under-count behind its
   // peers' copies of an earlier incarnation's slot (after a lost WAL tail,

@@ -233,6 +233,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   store->idempotency_cf_ = handles[2];
   store->records_cf_ = handles[3];
   store->audit_cf_ = handles[4];
+  store->scanner_ = std::make_unique<RangeScanner>(store->db_, store->counters_cf_);
 
   // A fresh origin slot for this incarnation; earlier incarnations' slots
   // stay in the data and keep counting.
@@ -267,6 +268,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
 
 RocksDbCounterStore::~RocksDbCounterStore() {
   if (db_ == nullptr) return;
+  scanner_.reset();
   if (auto s = db_->SyncWAL(); !s.ok()) QUOTAD_LOG(WARNING) << "SyncWAL at close: " << s.ToString();
   for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
     if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
@@ -404,6 +406,14 @@ absl::StatusOr<size_t> RocksDbCounterStore::ScanSlots(
   }
   QUOTAD_RETURN_IF_ERROR(FromRocks(it->status(), "scan slots"));
   return visited;
+}
+
+absl::StatusOr<CounterStore::ScanProgress> RocksDbCounterStore::ScanSlotRanges(
+    absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
+    absl::string_view start_after, size_t max_keys,
+    const std::function<bool(const SlotValue&)>& fn) {
+  return scanner_->Scan(prefixes, std::max(min_hour, OldestLiveHour()), max_hour, start_after,
+                        max_keys, fn);
 }
 
 absl::StatusOr<std::optional<v1::ReplicatedRecord>> RocksDbCounterStore::GetRecord(

@@ -23,6 +23,7 @@
 #include "quotad/common/clock.h"
 #include "quotad/storage/audit_store.h"
 #include "quotad/storage/counter_store.h"
+#include "quotad/storage/range_scanner.h"
 #include "quotad/storage/record_store.h"
 
 namespace rocksdb {
@@ -71,6 +72,10 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
                                    uint32_t max_hour, absl::string_view start_after,
                                    size_t limit,
                                    const std::function<bool(const SlotValue&)>& fn) override;
+  absl::StatusOr<ScanProgress> ScanSlotRanges(
+      absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
+      absl::string_view start_after, size_t max_keys,
+      const std::function<bool(const SlotValue&)>& fn) override;
   uint64_t origin() const override { return origin_; }
 
   absl::StatusOr<std::optional<v1::ReplicatedRecord>> GetRecord(absl::string_view key) override;
@@ -113,6 +118,7 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   absl::Duration audit_retention_;
   std::atomic<uint32_t> audit_seq_{0};
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;
+  std::unique_ptr<RangeScanner> scanner_;  // before the DB closes
 };
 
 }  // namespace quotad

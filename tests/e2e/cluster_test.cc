@@ -15,6 +15,8 @@
 #include "gtest/gtest.h"
 #include "quotad/storage/keys.h"
 #include "quotad/v1/gossip.grpc.pb.h"
+#include "quotad/common/status_macros.h"
+#include "tests/testing/await.h"
 #include "tests/testing/local_cluster.h"
 #include "tests/testing/quotad_process.h"
 #include "tests/testing/temp_dir.h"
@@ -41,27 +43,31 @@ int64_t Used(Cluster& c, int i, const v1::AcquireRequest& req) {
   return r.ok() ? r->limits(0).used() : -1;
 }
 
-// Polls until every node reports `expected` for `req`; returns the time it took.
+// OK when every node in `nodes` (default: all) reports `expected` for `req`.
+absl::Status CountsOn(Cluster& c, const v1::AcquireRequest& req, int64_t expected,
+                      std::vector<int> nodes = {}) {
+  if (nodes.empty()) {
+    for (int i = 0; i < c.size(); ++i) nodes.push_back(i);
+  }
+  std::string seen;
+  bool all = true;
+  for (int i : nodes) {
+    const int64_t used = Used(c, i, req);
+    absl::StrAppend(&seen, Cluster::Name(i), "=", used, " ");
+    all &= used == expected;
+  }
+  if (all) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("expected ", expected, ", saw ", seen));
+}
+
+// Waits until every node reports `expected` for `req`; returns the time it took.
 absl::StatusOr<absl::Duration> AwaitEverywhere(Cluster& c, const v1::AcquireRequest& req,
                                                int64_t expected,
                                                absl::Duration timeout = absl::Seconds(15)) {
   const absl::Time start = absl::Now();
-  std::vector<client::QuotaClient> clients;
-  for (int i = 0; i < c.size(); ++i) clients.push_back(c.Client(i));
-  std::string last;
-  while (absl::Now() - start < timeout) {
-    bool all = true;
-    last.clear();
-    for (auto& cl : clients) {
-      auto r = cl.Check(req);
-      const int64_t used = r.ok() ? r->limits(0).used() : -1;
-      absl::StrAppend(&last, used, " ");
-      all &= used == expected;
-    }
-    if (all) return absl::Now() - start;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return absl::DeadlineExceededError(absl::StrCat("expected ", expected, " everywhere, saw ", last));
+  QUOTAD_RETURN_IF_ERROR(testing::Await(absl::StrCat(req.ip(), " counted everywhere"), timeout,
+                                        [&] { return CountsOn(c, req, expected); }));
+  return absl::Now() - start;
 }
 
 class ClusterTest : public ::testing::Test {
@@ -96,14 +102,11 @@ TEST_F(ClusterTest, PartitionedRegionsAgreeOnTheExactSumAfterHealing) {
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(a.Acquire(req)->allowed());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.Acquire(req)->allowed());
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(island.Acquire(req)->allowed());
-  // The majority side converges among itself; the island sees only itself.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while ((Used(c, 0, req) != 15 || Used(c, 1, req) != 15) && absl::Now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(Used(c, 0, req), 15);
-  EXPECT_EQ(Used(c, 1, req), 15);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // The majority side converges among itself; the island sees only itself
+  // (it is cut off, so nothing can reach it: no wait needed to show that).
+  absl::Status majority = testing::Await("the majority side agrees on 15", absl::Seconds(10),
+                                         [&] { return CountsOn(c, req, 15, {0, 1}); });
+  ASSERT_TRUE(majority.ok()) << majority;
   EXPECT_EQ(Used(c, 2, req), 7);
   c.Partition({2}, false);
   auto took = AwaitEverywhere(c, req, 22);
@@ -148,7 +151,9 @@ TEST_F(ClusterTest, KilledAndWipedNodesLoseNoAcknowledgedCharge) {
         if (r->allowed()) ++acked;
       }
     });
-    while (acked.load() < 5) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(testing::AwaitTrue("5 charges acknowledged", absl::Seconds(10),
+                                   [&] { return acked.load() >= 5; }, absl::Milliseconds(1))
+                    .ok());
     c.node(1).StopWith(SIGKILL);
     load.join();
   }
@@ -247,17 +252,15 @@ TEST_F(ClusterTest, ABanSetInOneRegionAppliesInEveryRegion) {
                         "--prefix=203.0.113.0/24", "--for=1h", "--reason=abuse"});
   ASSERT_EQ(admin.exit_code, 0) << admin.err;
   const auto req = Client("203.0.113.50");
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  bool everywhere = false;
-  while (!everywhere && absl::Now() < deadline) {
-    everywhere = true;
+  auto banned_everywhere = [&] {
     for (int i = 0; i < 3; ++i) {
       auto r = c.Client(i).Check(req);
-      everywhere &= r.ok() && r->reason() == v1::REASON_BANNED;
+      if (!r.ok() || r->reason() != v1::REASON_BANNED) return false;
     }
-    if (!everywhere) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(everywhere);
+    return true;
+  };
+  EXPECT_TRUE(testing::AwaitTrue("the ban applies on every node", absl::Seconds(10),
+                                 banned_everywhere).ok());
   // Cluster status from another region names every peer, up, with its region.
   auto status = testing::RunCommand(
       QUOTACTL_BINARY, {"--target=" + c.node(2).admin_target(),
@@ -272,14 +275,15 @@ TEST_F(ClusterTest, ABanSetInOneRegionAppliesInEveryRegion) {
                         "--admin-token-file=" + c.node(1).admin_token_file(), "unban",
                         "--prefix=203.0.113.0/24"});
   ASSERT_EQ(unban.exit_code, 0) << unban.err;
-  const absl::Time deadline2 = absl::Now() + absl::Seconds(10);
-  bool lifted = false;
-  while (!lifted && absl::Now() < deadline2) {
-    lifted = true;
-    for (int i = 0; i < 3; ++i) lifted &= c.Client(i).Check(req)->allowed();
-    if (!lifted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(lifted);
+  auto lifted_everywhere = [&] {
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Client(i).Check(req);
+      if (!r.ok() || !r->allowed()) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(testing::AwaitTrue("the ban is lifted on every node", absl::Seconds(10),
+                                 lifted_everywhere).ok());
 }
 
 // Overshoot: one client alternating regions faster than gossip converges.

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/testing/await.h"
 #include "tests/testing/quotad_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -176,7 +177,9 @@ TEST_P(CrashTest, AcknowledgedChargesSurviveSigkill) {
     });
   }
   // Let load build up, then kill -9 in the middle of it.
-  while (acked[0].load() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(testing::AwaitTrue("10 charges acknowledged", absl::Seconds(10),
+                                 [&] { return acked[0].load() >= 10; }, absl::Milliseconds(1))
+                  .ok());
   EXPECT_EQ(node->StopWith(SIGKILL), 128 + SIGKILL);
   stop = true;
   for (auto& t : threads) t.join();
@@ -264,20 +267,16 @@ TEST_F(EndToEndTest, SighupReloadsAGoodPolicyAndRejectsABadOne) {
 
   WriteFile(policy_path, absl::StrReplaceAll(original, {{"daily_limit: 40", "daily_limit: 7"}}));
   node->Signal(SIGHUP);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (limit() != 7 && absl::Now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(limit(), 7);
+  EXPECT_TRUE(testing::AwaitTrue("the reloaded limit of 7", absl::Seconds(10),
+                                 [&] { return limit() == 7; }).ok());
   EXPECT_THAT(ReadFile(node->log_path()), HasSubstr("policy reloaded"));
 
   WriteFile(policy_path, "tiers { name: \"interactive\" daily_limit: oops }\n");
   node->Signal(SIGHUP);
-  const absl::Time deadline2 = absl::Now() + absl::Seconds(10);
-  while (ReadFile(node->log_path()).find("policy reload rejected") == std::string::npos &&
-         absl::Now() < deadline2) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  EXPECT_TRUE(testing::AwaitTrue("the bad policy rejected in the log", absl::Seconds(10), [&] {
+                return ReadFile(node->log_path()).find("policy reload rejected") !=
+                       std::string::npos;
+              }).ok());
   const std::string log = ReadFile(node->log_path());
   EXPECT_THAT(log, HasSubstr("policy reload rejected"));
   EXPECT_THAT(log, HasSubstr("policy.textproto:1:"));  // the line of the error

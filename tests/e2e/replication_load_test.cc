@@ -125,7 +125,15 @@ TEST_F(ReplicationLoadTest, APeerStoppedDuringABurstCatchesUpAfterItsRestart) {
   ASSERT_TRUE(c.StartAll().ok());
   std::vector<uint32_t> admitted;
   std::thread load([&] { admitted = Burst(c, 0, absl::Seconds(5), 32); });
-  absl::SleepFor(absl::Seconds(1));  // part of the burst reaches n3 first
+  // n3 goes down once part of the burst has reached it.
+  absl::Status absorbed = Await("n3 absorbs part of the burst", absl::Seconds(10), [&] {
+    auto status = c.GossipStatus(2);
+    if (!status.ok()) return status.status();
+    return status->slots_applied() > 1000
+               ? absl::OkStatus()
+               : absl::UnavailableError(absl::StrCat(status->slots_applied(), " slots applied"));
+  });
+  ASSERT_TRUE(absorbed.ok()) << absorbed;
   EXPECT_EQ(c.node(2).StopWith(SIGTERM), 0);
   load.join();
   std::cout << "burst: " << admitted.size() << " admissions at n1, n3 down for most of it\n";

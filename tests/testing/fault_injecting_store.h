@@ -53,6 +53,13 @@ class FaultInjectingStore final : public CounterStore {
     if (fail_reads_) return absl::UnavailableError("injected read failure");
     return inner_->ScanSlots(prefix, min_hour, max_hour, start_after, limit, fn);
   }
+  absl::StatusOr<ScanProgress> ScanSlotRanges(
+      absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
+      absl::string_view start_after, size_t max_keys,
+      const std::function<bool(const SlotValue&)>& fn) override {
+    if (fail_reads_) return absl::UnavailableError("injected read failure");
+    return inner_->ScanSlotRanges(prefixes, min_hour, max_hour, start_after, max_keys, fn);
+  }
   uint64_t origin() const override { return inner_->origin(); }
 
  private:

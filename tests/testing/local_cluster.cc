@@ -36,14 +36,15 @@ absl::Status LocalCluster::Start(int i, bool wipe) {
   for (int j = 0; j < n_; ++j) {
     if (j != i) peers.push_back(absl::StrCat(Name(j), "=127.0.0.1:", proxy(i, j).port()));
   }
-  nodes_[static_cast<size_t>(i)] = std::make_unique<QuotadProcess>(
-      data, dir_.Sub(Name(i) + ".log"),
-      std::vector<std::string>{
-          "--node_id=" + Name(i), "--region=region-" + Name(i), "--hash_key_file=" + key_file_,
-          "--peers=" + absl::StrJoin(peers, ","),
-          absl::StrCat("--gossip_interval=", absl::FormatDuration(gossip_interval_)),
-          absl::StrCat("--anti_entropy_interval=", absl::FormatDuration(anti_entropy_interval_)),
-          "--startup_sync_timeout=3s"});
+  std::vector<std::string> flags = {
+      "--node_id=" + Name(i), "--region=region-" + Name(i), "--hash_key_file=" + key_file_,
+      "--peers=" + absl::StrJoin(peers, ","),
+      absl::StrCat("--gossip_interval=", absl::FormatDuration(gossip_interval_)),
+      absl::StrCat("--anti_entropy_interval=", absl::FormatDuration(anti_entropy_interval_)),
+      "--startup_sync_timeout=3s"};
+  flags.insert(flags.end(), extra_flags_.begin(), extra_flags_.end());
+  nodes_[static_cast<size_t>(i)] =
+      std::make_unique<QuotadProcess>(data, dir_.Sub(Name(i) + ".log"), std::move(flags));
   absl::Status s = nodes_[static_cast<size_t>(i)]->Start();
   if (!s.ok()) return s;
   for (int j = 0; j < n_; ++j) {

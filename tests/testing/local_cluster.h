@@ -27,6 +27,9 @@ class LocalCluster {
 
   static std::string Name(int i);
 
+  // Extra quotad flags for every node started from now on.
+  void SetExtraFlags(std::vector<std::string> flags) { extra_flags_ = std::move(flags); }
+
   // Starts (or restarts) node i, optionally with an empty data dir.
   absl::Status Start(int i, bool wipe = false);
   absl::Status StartAll();
@@ -55,6 +58,7 @@ class LocalCluster {
   absl::Duration gossip_interval_;
   absl::Duration anti_entropy_interval_;
   std::string key_file_;
+  std::vector<std::string> extra_flags_;
   std::vector<std::vector<std::unique_ptr<FaultProxy>>> proxies_;
   std::vector<std::unique_ptr<QuotadProcess>> nodes_;
 };

@@ -9,6 +9,7 @@
 #include "quotad/replication/replicator.h"
 #include "quotad/server/listeners.h"
 #include "quotad/storage/rocksdb_counter_store.h"
+#include "tests/testing/await.h"
 #include "tests/testing/fault_proxy.h"
 #include "tests/testing/temp_dir.h"
 
@@ -92,16 +93,19 @@ class MiniCluster : public ::testing::Test {
     if (!r.ok() || !r->has_value()) return std::nullopt;
     return (*r)->value();
   }
-  // Polls until every node reads `expected` for `key`.
-  bool AwaitRecord(const std::string& key, std::optional<std::string> expected) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      bool all = true;
-      for (int i = 0; i < kNodes; ++i) all &= Read(i, key) == expected;
-      if (all) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+  // Polls until every node in `nodes` (default: all) reads `expected` for `key`.
+  bool AwaitRecord(const std::string& key, std::optional<std::string> expected,
+                   std::vector<int> nodes = {0, 1, 2}) {
+    absl::Status s = testing::Await(absl::StrCat("record ", key), absl::Seconds(10), [&] {
+      for (int i : nodes) {
+        if (Read(i, key) != expected) {
+          return absl::UnavailableError(absl::StrCat(Name(i), " reads ", Read(i, key).value_or("nothing")));
+        }
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return s.ok();
   }
   int64_t Used(int i, const std::string& ip) {
     v1::AcquireRequest req;
@@ -140,8 +144,9 @@ TEST_F(MiniCluster, ConcurrentWritesConvergeOnTheLastWriter) {
   auto later = nodes_[1].replicator->PutRecord("tier/integration/acme", "registered-3",
                                                absl::InfiniteFuture());
   ASSERT_TRUE(later.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(Read(0, "tier/integration/acme"), "registered-1");  // the island's own write
+  // The connected side gossips the later write; the island keeps its own.
+  ASSERT_TRUE(AwaitRecord("tier/integration/acme", "registered-3", {1, 2}));
+  EXPECT_EQ(Read(0, "tier/integration/acme"), "registered-1");
   Partition(0, false);
   EXPECT_TRUE(AwaitRecord("tier/integration/acme", "registered-3"));
 }
@@ -184,6 +189,49 @@ TEST_F(MiniCluster, AntiEntropyAloneRepairsCountersAndRecordsAndThenMovesNothing
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
   EXPECT_EQ(Used(1, "10.1.7.1"), 2);
   EXPECT_LE(nodes_[1].replicator->Status().peers(0).ranges_repaired(), repaired + 1);
+}
+
+TEST_F(MiniCluster, AntiEntropyPullsOnlyTheHoursThatDiffer) {
+  auto charge = [&](int node, int first, int count) {
+    for (int c = first; c < first + count; ++c) {
+      v1::AcquireRequest req;
+      req.set_ip(absl::StrCat("10.", c / 65536, ".", c / 256 % 256, ".", c % 256));
+      ASSERT_TRUE(nodes_[node].admission->Acquire(req)->allowed());
+    }
+  };
+  charge(0, 0, 5000);
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(30)).ok());
+  const uint64_t first = nodes_[1].replicator->Status().peers(0).slots_pulled();
+  EXPECT_EQ(first, 5000u);
+  // Three hours later 10 more clients: every range they touch also holds
+  // ~20 older slots, but only the 10 new ones move.
+  clock_.Advance(absl::Hours(3));
+  charge(0, 5000, 10);
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(30)).ok());
+  EXPECT_EQ(nodes_[1].replicator->Status().peers(0).slots_pulled() - first, 10u);
+  EXPECT_EQ(Used(1, "10.0.19.140"), 1);  // client 5004
+}
+
+TEST_F(MiniCluster, ALinkCutOneWayIsRepairedThroughAThirdNodeAndPushedOriginsAreNotPulled) {
+  proxies_[0][2]->SetPartitioned(true);  // n1 -> n3 only
+  StartGossip();
+  for (int c = 0; c < 20; ++c) {
+    v1::AcquireRequest req;
+    req.set_ip(absl::StrCat("10.9.0.", c));
+    ASSERT_TRUE(nodes_[0].admission->Acquire(req)->allowed());
+  }
+  absl::Status pushed = testing::Await("n2 counts n1's charges by push", absl::Seconds(10), [&] {
+    return Used(1, "10.9.0.19") == 1 ? absl::OkStatus() : absl::UnavailableError("not yet");
+  });
+  ASSERT_TRUE(pushed.ok()) << pushed;
+  EXPECT_EQ(Used(2, "10.9.0.19"), 0);
+  // n2 hears n1 by push: comparing with n3 leaves n1's slot out, pulls nothing.
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(1, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(nodes_[1].replicator->Status().peers(1).slots_pulled(), 0u);
+  // n3 never heard n1: it compares n1's slot and pulls it from n2.
+  ASSERT_TRUE(nodes_[2].replicator->AntiEntropyWith(1, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(Used(2, "10.9.0.19"), 1);
+  EXPECT_EQ(nodes_[2].replicator->Status().peers(1).slots_pulled(), 20u);
 }
 
 }  // namespace

@@ -66,6 +66,41 @@ TEST(SlotDigestsTest, SketchIsLinearAndWindowed) {
   EXPECT_EQ(b.Compute(101, 110)[2], 0u);  // outside the window
 }
 
+TEST(SlotDigestsTest, LeavingOutAnOriginSubtractsExactlyItsSlots) {
+  SlotDigests a, b;
+  for (uint8_t seed = 0; seed < 50; ++seed) {
+    a.Add(Key(seed, 100, 7), seed + 1u);
+    b.Add(Key(seed, 100, 7), seed + 1u);
+    a.Add(Key(seed, 101, 9), 3);  // only a has origin 9's slots
+  }
+  EXPECT_NE(a.Compute(90, 110), b.Compute(90, 110));
+  EXPECT_EQ(a.Separable({9, 12345}), std::vector<uint64_t>{9});
+  EXPECT_EQ(a.Compute(90, 110, {9}), b.Compute(90, 110, {9}));
+  // Refined per hour: only hour 101 differs, in the ranges origin 9 wrote.
+  const std::vector<uint32_t> ranges = {3, 4};
+  auto ha = a.ComputeHours(ranges, 100, 101, {}), hb = b.ComputeHours(ranges, 100, 101, {});
+  ASSERT_EQ(ha.size(), 4u);
+  EXPECT_EQ(ha[0], hb[0]);  // range 3, hour 100
+  EXPECT_NE(ha[1], hb[1]);  // range 3, hour 101
+  EXPECT_EQ(a.ComputeHours(ranges, 100, 101, {9}), hb);
+}
+
+TEST(SlotDigestsTest, TheStalestOriginIsForgottenWhenTheTableIsFull) {
+  SlotDigests d;
+  for (uint64_t o = 1; o <= SlotDigests::kMaxOrigins; ++o) {
+    d.Add(Key(1, static_cast<uint32_t>(1000 + o), o), 1);
+  }
+  d.Add(Key(1, 2000, 999), 1);  // one origin too many: origin 1 (oldest hour) goes
+  EXPECT_TRUE(d.Separable({1}).empty());
+  EXPECT_EQ(d.Separable({2, 999}), (std::vector<uint64_t>{2, 999}));
+  // A forgotten origin still counts in the totals.
+  SlotDigests fresh;
+  fresh.Add(Key(1, 1001, 1), 1);
+  EXPECT_NE(d.Compute(1000, 1010)[1], 0u);
+  d.Add(Key(1, 1001, 1), 1);  // and is never tracked again
+  EXPECT_TRUE(d.Separable({1}).empty());
+}
+
 // Three real replicas exchanging slots in random order with duplicates.
 class CrdtPropertyTest : public ::testing::TestWithParam<int> {
  protected:

@@ -127,6 +127,51 @@ TEST_F(RocksDbCounterStoreTest, SlotsArePutReadAndScannedByRange) {
   EXPECT_EQ(seen[0].key, c);
 }
 
+TEST_F(RocksDbCounterStoreTest, ScanSlotRangesVisitsOnlyTheRangesAskedAndResumesAcrossPages) {
+  auto store = Open();
+  const uint32_t h = HourOf(clock_.Now());
+  std::vector<SlotValue> slots;
+  for (uint8_t first : {1, 5, 9}) {
+    for (uint8_t second = 0; second < 4; ++second) {
+      CounterId id{Dimension::kClient, {}};
+      id.hash[0] = first;
+      id.hash[1] = second;
+      slots.push_back({SlotKey{id, h, 7, CountKind::kCharged}, 1});
+      slots.push_back({SlotKey{id, h - 30, 7, CountKind::kCharged}, 1});  // outside the hours
+    }
+  }
+  ASSERT_TRUE(store->PutSlots(slots).ok());
+  const std::vector<std::string> prefixes = {std::string("\x01\x01", 2),
+                                             std::string("\x01\x09", 2)};
+  std::vector<SlotValue> seen;
+  std::string after;
+  int pages = 0;
+  for (;;) {
+    auto progress = store->ScanSlotRanges(prefixes, h - 1, h, after, 3, [&](const SlotValue& v) {
+      seen.push_back(v);
+      return true;
+    });
+    ASSERT_TRUE(progress.ok()) << progress.status();
+    ++pages;
+    if (progress->exhausted) break;
+    ASSERT_GT(progress->last_key, after);
+    after = progress->last_key;
+  }
+  ASSERT_EQ(seen.size(), 8u);  // 4 counters x 2 ranges, current hour only
+  for (const SlotValue& v : seen) {
+    EXPECT_TRUE(v.key.id.hash[0] == 1 || v.key.id.hash[0] == 9);
+    EXPECT_EQ(v.key.hour, h);
+  }
+  EXPECT_GE(pages, 5);  // 16 keys in the two ranges, 3 per page
+  // A callback that stops: the slot it was given is the last key.
+  auto progress = store->ScanSlotRanges(prefixes, h - 1, h, "", 100, [&](const SlotValue&) {
+    return false;
+  });
+  ASSERT_TRUE(progress.ok());
+  EXPECT_FALSE(progress->exhausted);
+  EXPECT_EQ(progress->last_key, seen[0].key.Encode());
+}
+
 TEST_F(RocksDbCounterStoreTest, IdempotencyRecordsExpire) {
   auto store = Open();
   IdentityHash key;
