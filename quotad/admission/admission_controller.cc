@@ -23,12 +23,6 @@ namespace {
 using rpc::SetDuration;
 using rpc::SetTimestamp;
 
-uint64_t Load64(const IdentityHash& h) {
-  uint64_t v;
-  std::memcpy(&v, h.data(), sizeof(v));
-  return v;
-}
-
 // `record` (whose response field is unset) serialized with `response` as its
 // response field, without copying the response into the record: protobuf's
 // wire format lets a message field be appended as tag + length + bytes.
@@ -48,6 +42,13 @@ std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
   return out;
 }
 
+// Buckets older than this are outside every window (rolling 24 h or the
+// UTC day) at `now`.
+uint32_t MinHourOf(absl::Time now) {
+  const uint32_t hour = HourOf(now);
+  return hour >= 24 ? hour - 24 : 0;
+}
+
 absl::BitGenRef ThreadLocalGen() {
   thread_local absl::InsecureBitGen gen;
   return absl::BitGenRef(gen);
@@ -55,60 +56,15 @@ absl::BitGenRef ThreadLocalGen() {
 
 }  // namespace
 
-// Locks a set of shards in ascending index order; unlocks on destruction.
-class AdmissionController::ShardLocks {
- public:
-  ShardLocks(Shard* shards, absl::InlinedVector<size_t, 4> indices) : shards_(shards) {
-    std::sort(indices.begin(), indices.end());
-    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
-    indices_ = std::move(indices);
-    for (size_t i : indices_) shards_[i].mu.Lock();
-  }
-  ~ShardLocks() {
-    for (auto it = indices_.rbegin(); it != indices_.rend(); ++it) shards_[*it].mu.Unlock();
-  }
-  ShardLocks(const ShardLocks&) = delete;
-  ShardLocks& operator=(const ShardLocks&) = delete;
-
- private:
-  Shard* shards_;
-  absl::InlinedVector<size_t, 4> indices_;
-};
-
-// Releases a reserved request_id and wakes waiting replays.
-class AdmissionController::InflightId {
- public:
-  InflightId(Shard* shard, const IdentityHash& key) : shard_(shard), key_(key) {}
-  ~InflightId() {
-    absl::MutexLock lock(&shard_->mu);
-    shard_->inflight_ids.erase(key_);
-    shard_->cv.SignalAll();
-  }
-  InflightId(const InflightId&) = delete;
-  InflightId& operator=(const InflightId&) = delete;
-
- private:
-  Shard* shard_;
-  IdentityHash key_;
-};
-
 struct AdmissionController::PendingCommit {
   absl::InlinedVector<CounterDelta, 3> deltas;
   std::optional<IdempotencyPut> put;
-  absl::InlinedVector<size_t, 4> shard_ids;     // locked to release the reservation
-  std::unique_ptr<InflightId> inflight;         // the request_id reservation
+  ShardIds shard_ids;                                    // locked to release the reservation
+  std::unique_ptr<CounterCache::IdReservation> inflight;  // the request_id reservation
   bool burst_taken = false;
   absl::Time now;
   int64_t cost = 0;
 };
-
-namespace {
-absl::InlinedVector<size_t, 4> UniqueShards(absl::InlinedVector<size_t, 4> ids) {
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
-}  // namespace
 
 AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* policy,
                                          const IdentityHasher* hasher, Clock* clock,
@@ -119,81 +75,15 @@ AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* poli
       hasher_(hasher),
       clock_(clock),
       overrides_(overrides),
-      options_(std::move(options)) {
-  options_.shards = std::max(1, options_.shards);
+      options_(std::move(options)),
+      cache_(store, options_.shards, options_.max_cached_counters),
+      merger_(store, &cache_) {
   options_.idempotency_ttl = std::max(options_.idempotency_ttl, absl::Minutes(10));
-  max_entries_per_shard_ =
-      std::max<size_t>(16, options_.max_cached_counters / static_cast<size_t>(options_.shards));
-  shards_ = std::make_unique<Shard[]>(static_cast<size_t>(options_.shards));
 }
 
 AdmissionController::~AdmissionController() {
   // A writer may still be persisting denials' records after their replies.
   WaitForIdle();
-}
-
-size_t AdmissionController::ShardOf(const CounterId& id) const {
-  const uint64_t mixed = Load64(id.hash) ^ (uint64_t{static_cast<uint8_t>(id.dimension)} *
-                                            0x9E3779B97F4A7C15ULL);
-  return static_cast<size_t>(mixed % static_cast<uint64_t>(options_.shards));
-}
-
-size_t AdmissionController::ShardOfKey(const IdentityHash& key) const {
-  return static_cast<size_t>(Load64(key) % static_cast<uint64_t>(options_.shards));
-}
-
-absl::Status AdmissionController::LoadBuckets(const CounterId& id, absl::Time now,
-                                              absl::InlinedVector<HourCount, 4>* out)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  Shard& shard = shards_[ShardOf(id)];
-  const uint32_t hour = HourOf(now);
-  const uint32_t min_hour = hour >= 24 ? hour - 24 : 0;
-  auto it = shard.cache.find(id);
-  if (it == shard.cache.end()) {
-    // Second chance: promote from the previous generation.
-    if (auto prev = shard.previous.find(id); prev != shard.previous.end()) {
-      it = shard.cache.emplace(id, std::move(prev->second)).first;
-      shard.previous.erase(prev);
-    }
-  }
-  if (it != shard.cache.end()) {
-    auto& buckets = it->second;
-    buckets.erase(std::remove_if(buckets.begin(), buckets.end(),
-                                 [&](const HourCount& b) { return b.hour < min_hour; }),
-                  buckets.end());
-    *out = buckets;
-    return absl::OkStatus();
-  }
-  auto loaded = store_->ReadBuckets(id, min_hour);
-  if (!loaded.ok()) return AsUnavailable(loaded.status());
-  if (shard.cache.size() >= max_entries_per_shard_ / 2 && shard.inflight_writes == 0) {
-    // Two generations: the current one becomes the previous, the old previous
-    // is dropped. O(1) per insert, and recently used counters survive one
-    // rotation (a cheap approximation of LRU).
-    shard.previous = std::move(shard.cache);
-    shard.cache = {};
-  }
-  auto& entry = shard.cache[id];
-  entry.assign(loaded->begin(), loaded->end());
-  *out = entry;
-  return absl::OkStatus();
-}
-
-void AdmissionController::UpdateCache(const CounterId& id, uint32_t hour, int64_t delta)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  Shard& shard = shards_[ShardOf(id)];
-  auto it = shard.cache.find(id);
-  if (it == shard.cache.end()) {
-    it = shard.previous.find(id);
-    if (it == shard.previous.end()) return;  // evicted: the store has the truth
-  }
-  for (HourCount& b : it->second) {
-    if (b.hour == hour) {
-      b.count += delta;
-      return;
-    }
-  }
-  it->second.push_back({hour, delta});
 }
 
 absl::StatusOr<v1::AcquireResponse> AdmissionController::Acquire(
@@ -223,10 +113,10 @@ absl::StatusOr<UsageExplanation> AdmissionController::Explain(
 
 absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id) {
   const absl::Time now = clock_->Now();
-  ShardLocks locks(shards_.get(), {ShardOf(id)});
-  absl::InlinedVector<HourCount, 4> buckets;
-  QUOTAD_RETURN_IF_ERROR(LoadBuckets(id, now, &buckets));
-  // LoadBuckets keeps separate entries per hour; merge them.
+  CounterCache::Locks locks(&cache_, {cache_.ShardOf(id)});
+  Buckets buckets;
+  QUOTAD_RETURN_IF_ERROR(cache_.Load(id, MinHourOf(now), &buckets));
+  // Merged and legacy buckets may repeat an hour; sum per hour.
   std::map<uint32_t, int64_t> net;
   for (const HourCount& b : buckets) net[b.hour] += b.count;
   absl::InlinedVector<CounterDelta, 4> deltas;
@@ -239,7 +129,7 @@ absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id) {
   if (deltas.empty()) return int64_t{0};
   if (absl::Status s = store_->Commit(deltas, nullptr); !s.ok()) return AsUnavailable(s);
   for (const CounterDelta& d : deltas) {
-    UpdateCache(d.id, d.hour, -static_cast<int64_t>(d.amount));
+    cache_.Add(d.id, d.hour, -static_cast<int64_t>(d.amount));
     if (listener_ != nullptr) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
                                   d.amount);
@@ -311,15 +201,9 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   //    is decided and durable, then reads its stored answer. The store is
   //    probed after reserving, outside the shard lock (with two gRPC
   //    threads, a lock holder descheduled mid-read stalls the other too).
-  std::unique_ptr<InflightId> inflight;
+  std::unique_ptr<CounterCache::IdReservation> inflight;
   if (idem_key) {
-    Shard& shard = shards_[ShardOfKey(*idem_key)];
-    {
-      absl::MutexLock lock(&shard.mu);
-      while (shard.inflight_ids.contains(*idem_key)) shard.cv.Wait(&shard.mu);
-      shard.inflight_ids.insert(*idem_key);
-    }
-    inflight = std::make_unique<InflightId>(&shard, *idem_key);
+    inflight = cache_.ReserveId(*idem_key);
     auto stored = store_->GetIdempotency(*idem_key, now);
     if (!stored.ok()) return AsUnavailable(stored.status());
     if (stored->has_value()) {
@@ -335,18 +219,20 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   }
 
   // 2. Decide under the counters' shard locks and reserve the charge.
-  absl::InlinedVector<size_t, 4> shard_ids;
+  ShardIds shard_ids;
   for (const LimitEval& l : limits) {
-    shard_ids.push_back(ShardOf(l.id));
-    if (l.legacy_id) shard_ids.push_back(ShardOf(*l.legacy_id));
+    shard_ids.push_back(cache_.ShardOf(l.id));
+    if (l.legacy_id) shard_ids.push_back(cache_.ShardOf(*l.legacy_id));
   }
-  std::optional<ShardLocks> locks(std::in_place, shards_.get(), shard_ids);
+  shard_ids = CounterCache::Unique(std::move(shard_ids));
+  std::optional<CounterCache::Locks> locks(std::in_place, &cache_, shard_ids);
 
+  const uint32_t min_hour = MinHourOf(now);
   for (LimitEval& l : limits) {
-    QUOTAD_RETURN_IF_ERROR(LoadBuckets(l.id, now, &l.buckets));
+    QUOTAD_RETURN_IF_ERROR(cache_.Load(l.id, min_hour, &l.buckets));
     if (l.legacy_id) {
-      absl::InlinedVector<HourCount, 4> legacy;
-      QUOTAD_RETURN_IF_ERROR(LoadBuckets(*l.legacy_id, now, &legacy));
+      Buckets legacy;
+      QUOTAD_RETURN_IF_ERROR(cache_.Load(*l.legacy_id, min_hour, &legacy));
       // Window math sums per hour, so the two lists can simply be joined.
       l.buckets.insert(l.buckets.end(), legacy.begin(), legacy.end());
     }
@@ -395,8 +281,8 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
       }
     }
     // Reserve the charge in the cache; the committer makes it durable.
-    for (const LimitEval& l : limits) UpdateCache(l.id, hour, cost);
-    for (size_t id : UniqueShards(shard_ids)) ++shards_[id].inflight_writes;
+    for (const LimitEval& l : limits) cache_.Add(l.id, hour, cost);
+    cache_.BeginWrite(shard_ids);
   }
   // The decision is made and reserved: the answer is built from the local
   // bucket copies, outside the counters' locks (a hot client's shard is
@@ -512,10 +398,10 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
 
 absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl::Status& written) {
   {
-    ShardLocks relock(shards_.get(), commit.shard_ids);
-    for (size_t id : UniqueShards(commit.shard_ids)) --shards_[id].inflight_writes;
+    CounterCache::Locks relock(&cache_, commit.shard_ids);
+    cache_.EndWrite(commit.shard_ids);
     if (!written.ok()) {
-      for (const CounterDelta& d : commit.deltas) UpdateCache(d.id, d.hour, -commit.cost);
+      for (const CounterDelta& d : commit.deltas) cache_.Add(d.id, d.hour, -commit.cost);
     }
   }
   commit.inflight.reset();  // replays may proceed: the record is durable (or absent)
@@ -618,10 +504,10 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   for (const auto& c : first.charged()) {
     if (auto id = CounterId::Decode(c.counter_id())) ids.push_back(*id);
   }
-  absl::InlinedVector<size_t, 4> shard_ids;
-  for (const CounterId& id : ids) shard_ids.push_back(ShardOf(id));
-  shard_ids.push_back(ShardOfKey(key));
-  ShardLocks locks(shards_.get(), std::move(shard_ids));
+  ShardIds shard_ids;
+  for (const CounterId& id : ids) shard_ids.push_back(cache_.ShardOf(id));
+  shard_ids.push_back(cache_.ShardOfKey(key));
+  CounterCache::Locks locks(&cache_, std::move(shard_ids));
 
   QUOTAD_ASSIGN_OR_RETURN(v1::IdempotencyRecord record, read_record());
   v1::RefundResponse resp;
@@ -641,7 +527,7 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   IdempotencyPut put{key, now + options_.idempotency_ttl, record.SerializeAsString()};
   if (absl::Status s = store_->Commit(deltas, &put); !s.ok()) return AsUnavailable(s);
   for (const CounterDelta& d : deltas) {
-    UpdateCache(d.id, d.hour, -record.cost());
+    cache_.Add(d.id, d.hour, -record.cost());
     if (listener_ != nullptr) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
                                   d.amount);
@@ -650,64 +536,6 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   resp.set_refunded(!deltas.empty());
   resp.set_refunded_cost(deltas.empty() ? 0 : record.cost());
   return resp;
-}
-
-absl::StatusOr<RemoteMergeResult> AdmissionController::MergeRemoteSlots(
-    absl::Span<const SlotValue> slots) {
-  RemoteMergeResult result;
-  std::vector<SlotValue> candidates(slots.begin(), slots.end());
-  if (candidates.empty()) return result;
-
-  // Duplicates within one batch: keep the largest value per slot.
-  // (Any order that groups equal keys will do; no key encoding needed.)
-  auto fields = [](const SlotValue& v) {
-    return std::make_tuple(static_cast<uint8_t>(v.key.id.dimension), v.key.id.hash, v.key.hour,
-                           v.key.origin, static_cast<uint8_t>(v.key.kind));
-  };
-  std::sort(candidates.begin(), candidates.end(), [&](const SlotValue& a, const SlotValue& b) {
-    const auto fa = fields(a), fb = fields(b);
-    return fa != fb ? fa < fb : a.value > b.value;
-  });
-  candidates.erase(std::unique(candidates.begin(), candidates.end(),
-                               [](const SlotValue& a, const SlotValue& b) { return a.key == b.key; }),
-                   candidates.end());
-
-  absl::InlinedVector<size_t, 4> shard_ids;
-  for (const SlotValue& s : candidates) shard_ids.push_back(ShardOf(s.key.id));
-  ShardLocks locks(shards_.get(), std::move(shard_ids));
-
-  std::vector<SlotKey> keys;
-  keys.reserve(candidates.size());
-  for (const SlotValue& s : candidates) keys.push_back(s.key);
-  auto current = store_->GetSlots(keys);
-  if (!current.ok()) return AsUnavailable(current.status());
-  std::vector<SlotValue> raised;
-  const uint64_t own = store_->origin();
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (candidates[i].key.origin == own) {
-      // Only this process writes its own slot: a peer can hold an older copy
-      // (stale), never a larger one. A larger claim is refused and counted.
-      if (candidates[i].value > (*current)[i]) {
-        ++result.rejected_own_slot;
-      } else {
-        ++result.stale;
-      }
-      continue;
-    }
-    if (candidates[i].value > (*current)[i]) {
-      raised.push_back(candidates[i]);
-      result.applied.push_back({candidates[i].key, (*current)[i], candidates[i].value});
-    } else {
-      ++result.stale;
-    }
-  }
-  if (raised.empty()) return result;
-  if (absl::Status s = store_->PutSlots(raised); !s.ok()) return AsUnavailable(s);
-  for (const SlotChange& c : result.applied) {
-    const int64_t delta = static_cast<int64_t>(c.new_value - c.old_value);
-    UpdateCache(c.key.id, c.key.hour, c.key.kind == CountKind::kCharged ? delta : -delta);
-  }
-  return result;
 }
 
 }  // namespace quotad

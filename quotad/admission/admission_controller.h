@@ -12,9 +12,11 @@
 // reservation back. So 64 concurrent Acquires against a limit of 40 admit
 // exactly 40, and a request_id replayed concurrently is charged once.
 //
-// Each shard also caches the recent hour buckets of its counters (bounded;
-// evicted entries are re-read from the store), so the request path does one
-// WAL append and no disk reads for active clients.
+// Each shard also caches the recent hour buckets of its counters
+// (CounterCache: bounded; evicted entries are re-read from the store), so the
+// request path does one WAL append and no disk reads for active clients.
+// Slots merged from peers go through ReplicaMerger, which holds no shard
+// lock across its write.
 #ifndef QUOTAD_ADMISSION_ADMISSION_CONTROLLER_H_
 #define QUOTAD_ADMISSION_ADMISSION_CONTROLLER_H_
 
@@ -30,6 +32,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "quotad/admission/burst_limiter.h"
+#include "quotad/admission/counter_cache.h"
+#include "quotad/admission/replica_merger.h"
 #include "quotad/admission/request_validation.h"
 #include "quotad/common/clock.h"
 #include "quotad/identity/identity_hasher.h"
@@ -41,26 +45,15 @@
 namespace quotad {
 
 // Told about every slot increment this node commits (for replication).
-// Called under the counter's shard lock right after the durable write;
-// implementations must be fast and must not call back into the controller.
+// Called right after the durable write: for charges with no lock of the
+// controller held, for refunds and resets under the counter's shard lock.
+// Implementations must be fast, must not block, and must not call back into
+// the controller.
 class SlotChangeListener {
  public:
   virtual ~SlotChangeListener() = default;
   // `key` (this node's own origin) grew by `amount`.
   virtual void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) = 0;
-};
-
-// The outcome of merging one remote slot.
-struct SlotChange {
-  SlotKey key;
-  uint64_t old_value = 0;
-  uint64_t new_value = 0;
-};
-
-struct RemoteMergeResult {
-  std::vector<SlotChange> applied;  // slots whose local value rose
-  size_t stale = 0;                 // at or below the local value
-  size_t rejected_own_slot = 0;     // claims about this incarnation's slot
 };
 
 // Why a client gets the answer it gets (admin usage look-ups).
@@ -141,30 +134,17 @@ class AdmissionController {
   // Registers the replication listener. Call before serving; may be null.
   void SetChangeListener(SlotChangeListener* listener) { listener_ = listener; }
 
-  // Merges slots learned from peers: per slot, local = max(local, remote),
-  // in one durable write, keeping the cache in step. Slots of this
-  // incarnation's own origin are never taken from peers (only this process
-  // writes them): an equal or older copy is stale, a larger one is counted as
-  // rejected. Validation of hours and
-  // senders is the caller's job. Errors: Unavailable (nothing applied).
-  absl::StatusOr<RemoteMergeResult> MergeRemoteSlots(absl::Span<const SlotValue> slots);
+  // Merges slots learned from peers (ReplicaMerger: local = max(local,
+  // remote) per slot, one durable write, no request-path lock held across
+  // it). Errors: Unavailable (nothing applied).
+  absl::StatusOr<RemoteMergeResult> MergeRemoteSlots(absl::Span<const SlotValue> slots) {
+    return merger_.Merge(slots);
+  }
 
   // This incarnation's origin slot id.
   uint64_t origin() const { return store_->origin(); }
 
  private:
-  struct Shard {
-    absl::Mutex mu;
-    // Recent hour buckets per counter, in two generations (see LoadBuckets).
-    absl::flat_hash_map<CounterId, absl::InlinedVector<HourCount, 4>> cache ABSL_GUARDED_BY(mu);
-    absl::flat_hash_map<CounterId, absl::InlinedVector<HourCount, 4>> previous ABSL_GUARDED_BY(mu);
-    // Charges reserved in `cache` whose WriteBatch is not yet durable; while
-    // non-zero nothing is evicted from this shard (a reload would miss them).
-    int inflight_writes ABSL_GUARDED_BY(mu) = 0;
-    // request_id keys being decided right now; replays wait on `cv`.
-    absl::flat_hash_set<IdentityHash> inflight_ids ABSL_GUARDED_BY(mu);
-    absl::CondVar cv;
-  };
   // One limit evaluated for a request.
   struct LimitEval {
     const char* name = "";
@@ -173,10 +153,8 @@ class AdmissionController {
     std::optional<CounterId> legacy_id;  // same identity under the previous key
     int64_t limit = 0;
     v1::Window window = v1::ROLLING_24H;
-    absl::InlinedVector<HourCount, 4> buckets;  // copy taken under the shard lock
+    Buckets buckets;  // copy taken under the shard lock
   };
-  class ShardLocks;
-  class InflightId;
 
   // What a decided Acquire still has to write, and how to finish it.
   struct PendingCommit;
@@ -189,15 +167,6 @@ class AdmissionController {
   // Runs after the commit's batch was written with status `written`.
   absl::Status FinishCommit(PendingCommit& commit, const absl::Status& written);
   void DrainCommits();
-  size_t ShardOf(const CounterId& id) const;
-  size_t ShardOfKey(const IdentityHash& key) const;
-  // Copies the cached buckets of `id` (loading from the store on a miss).
-  // Requires the shard lock.
-  absl::Status LoadBuckets(const CounterId& id, absl::Time now,
-                           absl::InlinedVector<HourCount, 4>* out);
-  // Adds `delta` to the cached bucket of `id` if cached. Requires the lock.
-  void UpdateCache(const CounterId& id, uint32_t hour, int64_t delta);
-
   CounterStore* store_;
   PolicyHolder* policy_;
   const IdentityHasher* hasher_;
@@ -206,8 +175,8 @@ class AdmissionController {
   const OverrideSource* overrides_;
   SlotChangeListener* listener_ = nullptr;
   AdmissionOptions options_;
-  size_t max_entries_per_shard_;
-  std::unique_ptr<Shard[]> shards_;
+  CounterCache cache_;
+  ReplicaMerger merger_;
   BurstLimiter burst_;
 
   struct CommitJob {

@@ -64,6 +64,11 @@ struct ReplicatorOptions {
   absl::Duration anti_entropy_interval = absl::Seconds(5);
   absl::Duration max_clock_skew = absl::Minutes(5);
   absl::Duration rpc_timeout = absl::Seconds(2);
+  // Anti-entropy calls: the first page of a pull builds a view of the
+  // counters (a memtable copy), which takes seconds on a busy node.
+  absl::Duration anti_entropy_rpc_timeout = absl::Seconds(15);
+  // A background anti-entropy round may take this long (at least the interval).
+  absl::Duration anti_entropy_round_timeout = absl::Seconds(30);
   size_t max_pending_slots = 1 << 20;
   absl::Duration tombstone_ttl = absl::Hours(24 * 7);
 };
@@ -163,8 +168,8 @@ class Replicator final : public SlotChangeListener {
                                                                       const Request&, Response*),
                      const Request& request, Response* response) {
       grpc::ClientContext context;
-      context.set_deadline(
-          absl::ToChronoTime(std::min(deadline, absl::Now() + self->options_.rpc_timeout)));
+      context.set_deadline(absl::ToChronoTime(
+          std::min(deadline, absl::Now() + self->options_.anti_entropy_rpc_timeout)));
       absl::Status s = rpc::FromGrpcStatus((peer.stub.get()->*method)(&context, request, response));
       if (s.ok() || !absl::IsDeadlineExceeded(s) || absl::Now() < deadline) {
         peer.link.RecordContact(s, absl::Now());

@@ -299,7 +299,8 @@ void Replicator::AntiEntropyLoop() {
       lifecycle_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.anti_entropy_interval);
       if (stopping_) return;
     }
-    const absl::Time deadline = absl::Now() + options_.anti_entropy_interval;
+    const absl::Time deadline =
+        absl::Now() + std::max(options_.anti_entropy_interval, options_.anti_entropy_round_timeout);
     for (size_t i = 0; i < peers_.size(); ++i) {
       if (absl::Status s = AntiEntropyWith(i, deadline); !s.ok()) {
         QUOTAD_LOG(DEBUG) << "anti-entropy with " << peers_[i]->link.config().node_id << ": "

@@ -70,6 +70,11 @@ class CounterStore {
   [[nodiscard]] virtual absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,
                                                                            uint32_t min_hour) = 0;
 
+  // The same counter's live slots one by one (every origin and kind), in
+  // key order, read from one point-in-time view. Errors: Unavailable.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<SlotValue>> ReadCounterSlots(
+      const CounterId& id, uint32_t min_hour) = 0;
+
   // Applies every delta to this node's slot and stores `idempotency` (may be
   // null) in one atomic write that is in the write-ahead log when this
   // returns OK. Errors: Unavailable; on error nothing was applied.
@@ -119,7 +124,7 @@ class CounterStore {
   // cannot make a page unbounded) or once `fn` returns false (the slot it
   // was given counts as visited). A scan that resumes exactly where the
   // previous one stopped (start_after == its last_key) may continue the same
-  // point-in-time view, at most 2 s old, instead of building a new one; a
+  // point-in-time view, at most 5 s old, instead of building a new one; a
   // scan from the start always reads a fresh view. Errors: Unavailable.
   [[nodiscard]] virtual absl::StatusOr<ScanProgress> ScanSlotRanges(
       absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,

@@ -28,7 +28,7 @@ namespace quotad {
 
 class RangeScanner {
  public:
-  static constexpr absl::Duration kMaxViewAge = absl::Seconds(2);
+  static constexpr absl::Duration kMaxViewAge = absl::Seconds(5);
 
   // `db` and `cf` are borrowed and must outlive the scanner (destroy it
   // before closing the database).

@@ -282,28 +282,47 @@ uint32_t RocksDbCounterStore::OldestLiveHour() const {
   return oldest < 0 ? 0 : static_cast<uint32_t>(oldest);
 }
 
-absl::StatusOr<std::vector<HourCount>> RocksDbCounterStore::ReadBuckets(const CounterId& id,
-                                                                        uint32_t min_hour) {
+template <typename Visit>
+absl::Status RocksDbCounterStore::VisitCounter(const CounterId& id, uint32_t min_hour,
+                                               const Visit& visit) {
   min_hour = std::max(min_hour, OldestLiveHour());
   std::string lower = id.Encode();
   AppendBigEndian32(&lower, min_hour);
   rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;
+  ro.prefix_same_as_start = true;  // one hash bucket of the memtable, no copy
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, counters_cf_));
-  std::vector<HourCount> out;
   for (it->Seek(lower); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
     if (key.size() != kCounterKeySize ||
         std::memcmp(key.data(), lower.data(), CounterId::kEncodedSize) != 0) {
       break;
     }
+    visit(key, DecodeFixed64LE(it->value()));
+  }
+  return FromRocks(it->status(), "read counters");
+}
+
+absl::StatusOr<std::vector<HourCount>> RocksDbCounterStore::ReadBuckets(const CounterId& id,
+                                                                        uint32_t min_hour) {
+  std::vector<HourCount> out;
+  QUOTAD_RETURN_IF_ERROR(VisitCounter(id, min_hour, [&](const rocksdb::Slice& key, uint64_t value) {
     const uint32_t hour = CounterKeyHour(absl::string_view(key.data(), key.size()));
-    const int64_t v = static_cast<int64_t>(DecodeFixed64LE(it->value()));
+    const int64_t v = static_cast<int64_t>(value);
     const bool refund = key[kCounterKeySize - 1] == static_cast<char>(CountKind::kRefunded);
     if (out.empty() || out.back().hour != hour) out.push_back({hour, 0});
     out.back().count += refund ? -v : v;
-  }
-  QUOTAD_RETURN_IF_ERROR(FromRocks(it->status(), "read counters"));
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<SlotValue>> RocksDbCounterStore::ReadCounterSlots(const CounterId& id,
+                                                                             uint32_t min_hour) {
+  std::vector<SlotValue> out;
+  QUOTAD_RETURN_IF_ERROR(VisitCounter(id, min_hour, [&](const rocksdb::Slice& key, uint64_t value) {
+    if (auto slot = SlotKey::Decode(absl::string_view(key.data(), key.size()))) {
+      out.push_back({*slot, value});
+    }
+  }));
   return out;
 }
 

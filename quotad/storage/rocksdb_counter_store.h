@@ -60,6 +60,8 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
 
   absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,
                                                      uint32_t min_hour) override;
+  absl::StatusOr<std::vector<SlotValue>> ReadCounterSlots(const CounterId& id,
+                                                         uint32_t min_hour) override;
   absl::Status Commit(absl::Span<const CounterDelta> deltas,
                       const IdempotencyPut* idempotency) override;
   absl::Status CommitMany(absl::Span<const CounterDelta> deltas,
@@ -104,6 +106,10 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   RocksDbCounterStore() = default;
 
   uint32_t OldestLiveHour() const;
+  // Calls visit(key, value) for each live slot of `id` from `min_hour`, from
+  // one point-in-time view.
+  template <typename Visit>
+  absl::Status VisitCounter(const CounterId& id, uint32_t min_hour, const Visit& visit);
 
   std::shared_ptr<std::atomic<int64_t>> retention_hours_;
   Clock* clock_ = nullptr;

@@ -4,6 +4,7 @@
 #define QUOTAD_TESTS_TESTING_FAULT_INJECTING_STORE_H_
 
 #include <atomic>
+#include <functional>
 
 #include "quotad/storage/counter_store.h"
 
@@ -15,12 +16,20 @@ class FaultInjectingStore final : public CounterStore {
 
   void FailReads(bool fail) { fail_reads_ = fail; }
   void FailCommits(bool fail) { fail_commits_ = fail; }
+  // Runs before every PutSlots (it may block, e.g. to hold a merge's write
+  // open); a non-OK status fails that PutSlots. Set before use.
+  void SetBeforePutSlots(std::function<absl::Status()> hook) { before_put_slots_ = std::move(hook); }
   int commits() const { return commits_; }
 
   absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,
                                                      uint32_t min_hour) override {
     if (fail_reads_) return absl::UnavailableError("injected read failure");
     return inner_->ReadBuckets(id, min_hour);
+  }
+  absl::StatusOr<std::vector<SlotValue>> ReadCounterSlots(const CounterId& id,
+                                                         uint32_t min_hour) override {
+    if (fail_reads_) return absl::UnavailableError("injected read failure");
+    return inner_->ReadCounterSlots(id, min_hour);
   }
   absl::Status Commit(absl::Span<const CounterDelta> deltas,
                       const IdempotencyPut* idempotency) override {
@@ -44,6 +53,9 @@ class FaultInjectingStore final : public CounterStore {
     return inner_->GetSlots(keys);
   }
   absl::Status PutSlots(absl::Span<const SlotValue> slots) override {
+    if (before_put_slots_) {
+      if (absl::Status s = before_put_slots_(); !s.ok()) return s;
+    }
     if (fail_commits_) return absl::UnavailableError("injected commit failure");
     return inner_->PutSlots(slots);
   }
@@ -67,6 +79,7 @@ class FaultInjectingStore final : public CounterStore {
   std::atomic<bool> fail_reads_{false};
   std::atomic<bool> fail_commits_{false};
   std::atomic<int> commits_{0};
+  std::function<absl::Status()> before_put_slots_;
 };
 
 }  // namespace quotad::testing

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "quotad/storage/rocksdb_counter_store.h"
@@ -426,6 +427,47 @@ TEST_F(AdmissionTest, EvictedCountersAreReloadedFromTheStore) {
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(Acquire(Req(absl::StrCat("10.", i, ".0.1"))).allowed());
   EXPECT_EQ(Used(target), 5);
 }
+
+// A merge's write is held open: Acquires keep deciding (no shard lock is
+// held across it), and a counter loaded meanwhile counts the merged slot
+// exactly once, whether the write then succeeds or fails.
+class MergeDuringLoadTest : public AdmissionTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(MergeDuringLoadTest, ACounterLoadedWhileAMergeIsWrittenCountsItOnce) {
+  const bool write_succeeds = GetParam();
+  AdmissionOptions options;
+  options.shards = 1;  // every counter shares the merge's shard
+  options.max_cached_counters = 16;
+  MakeController(options);
+  const auto target = Req("192.0.2.7");
+  auto explained = admission_->Explain(target);
+  ASSERT_TRUE(explained.ok());
+  const CounterId id = explained->counters[0].second;
+  absl::Notification writing, release;
+  store_->SetBeforePutSlots([&]() -> absl::Status {
+    writing.Notify();
+    release.WaitForNotification();
+    return write_succeeds ? absl::OkStatus() : absl::UnavailableError("injected");
+  });
+  const SlotValue remote{SlotKey{id, HourOf(clock_.Now()), 424242, CountKind::kCharged}, 5};
+  std::thread merge([&] {
+    auto r = admission_->MergeRemoteSlots({remote});
+    EXPECT_EQ(r.ok(), write_succeeds);
+  });
+  writing.WaitForNotification();
+  // Evict the target (a tiny cache) so the next look-up is a load.
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(Acquire(Req(absl::StrCat("10.", i, ".0.1"))).allowed());
+  EXPECT_EQ(Used(target), 5);                  // loaded during the write: counted once
+  ASSERT_TRUE(Acquire(target).allowed());      // and charged while the write is open
+  EXPECT_EQ(Used(target), 6);
+  release.Notify();
+  merge.join();
+  EXPECT_EQ(Used(target), write_succeeds ? 6 : 1);
+  for (int i = 40; i < 80; ++i) ASSERT_TRUE(Acquire(Req(absl::StrCat("10.", i, ".0.1"))).allowed());
+  EXPECT_EQ(Used(target), write_succeeds ? 6 : 1);  // and the store agrees after eviction
+}
+
+INSTANTIATE_TEST_SUITE_P(WriteOutcome, MergeDuringLoadTest, ::testing::Bool());
 
 struct BadInput {
   const char* name;
