@@ -77,7 +77,8 @@ AdmissionController::AdmissionController(CounterStore* store, PolicyHolder* poli
       overrides_(overrides),
       options_(std::move(options)),
       cache_(store, options_.shards, options_.max_cached_counters),
-      merger_(store, &cache_) {
+      merger_(store, &cache_),
+      committer_(store, clock, std::max<size_t>(1, options_.max_commit_queue)) {
   options_.idempotency_ttl = std::max(options_.idempotency_ttl, absl::Minutes(10));
 }
 
@@ -407,6 +408,11 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
   commit.inflight.reset();  // replays may proceed: the record is durable (or absent)
   if (!written.ok()) {
     if (commit.burst_taken) burst_.Remove(commit.now, commit.cost);
+    // Dropped on purpose (overload, a call given up): not a storage fault.
+    if (absl::IsDeadlineExceeded(written) || absl::IsCancelled(written) ||
+        absl::IsResourceExhausted(written)) {
+      return written;
+    }
     QUOTAD_LOG(WARNING) << "commit failed: " << written;
     return AsUnavailable(written);
   }
@@ -418,64 +424,35 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
   return absl::OkStatus();
 }
 
-void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done) {
+void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done,
+                                       CallState call) {
+  if (clock_->Now() >= call.deadline) {
+    return done(absl::DeadlineExceededError("deadline passed before the decision; nothing charged"));
+  }
   absl::StatusOr<Decision> decision = Decide(request, /*charge=*/true);
   if (!decision.ok()) return done(decision.status());
   // Denials and replays write nothing and are answered at once.
   if (decision->commit == nullptr) return done(std::move(decision->response));
-  {
-    absl::MutexLock lock(&commit_mu_);
-    commit_queue_.push_back(
-        CommitJob{std::move(decision->commit), std::move(decision->response), std::move(done)});
-    // Leader/follower group commit: if a write is in progress, its writer
-    // will pick this job up in its next batch; otherwise this thread becomes
-    // the writer. Nobody waits for anybody else's write.
-    if (writing_) return;
-    writing_ = true;
-  }
-  DrainCommits();
-}
-
-void AdmissionController::WaitForIdle() {
-  absl::MutexLock lock(&commit_mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
-    return !writing_ && commit_queue_.empty();
+  GroupCommitter::Job job;
+  job.deltas = decision->commit->deltas;
+  job.put = std::move(decision->commit->put);
+  job.deadline = call.deadline;
+  job.cancelled = std::move(call.cancelled);
+  job.finish = [this, commit = std::move(decision->commit),
+                response = std::move(decision->response),
+                done = std::move(done)](const absl::Status& written) mutable {
+    absl::Status finished = FinishCommit(*commit, written);
+    commit.reset();  // releases the request_id reservation
+    if (finished.ok()) {
+      done(std::move(response));
+    } else {
+      done(finished);
+    }
   };
-  commit_mu_.Await(absl::Condition(&idle));
+  committer_.Submit(std::move(job));
 }
 
-void AdmissionController::DrainCommits() {
-  std::vector<CommitJob> batch;
-  std::vector<CounterDelta> deltas;
-  std::vector<IdempotencyPut> puts;
-  for (;;) {
-    {
-      absl::MutexLock lock(&commit_mu_);
-      if (commit_queue_.empty()) {
-        writing_ = false;
-        return;
-      }
-      batch.swap(commit_queue_);
-    }
-    deltas.clear();
-    puts.clear();
-    for (CommitJob& job : batch) {
-      deltas.insert(deltas.end(), job.commit->deltas.begin(), job.commit->deltas.end());
-      if (job.commit->put) puts.push_back(std::move(*job.commit->put));
-    }
-    const absl::Status written = store_->CommitMany(deltas, puts);
-    for (CommitJob& job : batch) {
-      absl::Status finished = FinishCommit(*job.commit, written);
-      job.commit.reset();
-      if (finished.ok()) {
-        job.done(std::move(job.response));
-      } else {
-        job.done(finished);
-      }
-    }
-    batch.clear();
-  }
-}
+void AdmissionController::WaitForIdle() { committer_.WaitForIdle(); }
 
 absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundRequest& request) {
   QUOTAD_RETURN_IF_ERROR(ValidateRefundRequest(request));

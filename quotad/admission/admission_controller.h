@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "quotad/admission/burst_limiter.h"
 #include "quotad/admission/counter_cache.h"
+#include "quotad/admission/group_committer.h"
 #include "quotad/admission/replica_merger.h"
 #include "quotad/admission/request_validation.h"
 #include "quotad/common/clock.h"
@@ -56,6 +57,16 @@ class SlotChangeListener {
   virtual void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) = 0;
 };
 
+// What the caller of an Acquire knows of its call (the deadline on the
+// controller's clock; the real clock in production). A call whose deadline has
+// passed before it is decided gets DEADLINE_EXCEEDED; one whose deadline
+// passes, or that is cancelled, before its charge is written is dropped from
+// the write and gets DEADLINE_EXCEEDED or CANCELLED: nothing is charged.
+struct CallState {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> cancelled;  // may be empty; must be thread-safe
+};
+
 // Why a client gets the answer it gets (admin usage look-ups).
 struct UsageExplanation {
   v1::AcquireResponse decision;  // what an Acquire would answer now
@@ -73,6 +84,8 @@ struct AdmissionOptions {
   // Lock/cache shards and the total number of cached counters.
   int shards = 256;
   size_t max_cached_counters = 1 << 20;
+  // Decided charges waiting for the disk; past it, RESOURCE_EXHAUSTED.
+  size_t max_commit_queue = 4096;
 };
 
 class AdmissionController {
@@ -97,15 +110,18 @@ class AdmissionController {
   absl::StatusOr<v1::AcquireResponse> Acquire(const v1::AcquireRequest& request);
 
   // The same without waiting for other requests' writes: decides on the
-  // calling thread, then group-commits: if no write is in progress this
-  // thread writes its own charge (and whatever queued meanwhile) in one
-  // WriteBatch; otherwise the current writer includes it in its next batch.
-  // `done` runs once the charge is durable, on whichever thread wrote it
-  // (often the caller's); a denial or a replay (nothing to write) is answered
-  // at once on the caller's thread. `request` need only live until this
-  // returns. `done` must not block.
+  // calling thread, then group-commits (GroupCommitter): if no write is in
+  // progress this thread writes its own charge (and whatever queued
+  // meanwhile) in one WriteBatch; otherwise the current writer includes it in
+  // its next batch. `done` runs once the charge is durable, on whichever
+  // thread wrote it (often the caller's); a denial or a replay (nothing to
+  // write) is answered at once on the caller's thread. Past the commit
+  // queue's bound (AdmissionOptions::max_commit_queue) the answer is
+  // RESOURCE_EXHAUSTED at once, nothing charged. `request` need only live
+  // until this returns. `done` must not block.
   using AcquireCallback = std::function<void(absl::StatusOr<v1::AcquireResponse>)>;
-  void AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done);
+  void AcquireAsync(const v1::AcquireRequest& request, AcquireCallback done,
+                    CallState call = {});
 
   // The same decision without charging or recording anything.
   absl::StatusOr<v1::AcquireResponse> Check(const v1::AcquireRequest& request);
@@ -166,7 +182,6 @@ class AdmissionController {
                                   UsageExplanation* explain = nullptr);
   // Runs after the commit's batch was written with status `written`.
   absl::Status FinishCommit(PendingCommit& commit, const absl::Status& written);
-  void DrainCommits();
   CounterStore* store_;
   PolicyHolder* policy_;
   const IdentityHasher* hasher_;
@@ -179,14 +194,7 @@ class AdmissionController {
   ReplicaMerger merger_;
   BurstLimiter burst_;
 
-  struct CommitJob {
-    std::unique_ptr<PendingCommit> commit;
-    v1::AcquireResponse response;
-    AcquireCallback done;
-  };
-  absl::Mutex commit_mu_;
-  std::vector<CommitJob> commit_queue_ ABSL_GUARDED_BY(commit_mu_);
-  bool writing_ ABSL_GUARDED_BY(commit_mu_) = false;
+  GroupCommitter committer_;
 };
 
 }  // namespace quotad

@@ -58,6 +58,10 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(absl::Duration, idempotency_ttl, absl::Hours(1),
           "how long a request_id's answer is kept for replays and refunds (>= 10m)");
 ABSL_FLAG(int64_t, cache_counters, 1 << 20, "how many counters the in-memory cache holds");
+ABSL_FLAG(int32_t, max_inflight_calls, 2048,
+          "QuotaService calls in progress at once; past it RESOURCE_EXHAUSTED at once");
+ABSL_FLAG(int64_t, max_commit_queue, 4096,
+          "decided charges waiting for the disk; past it RESOURCE_EXHAUSTED at once");
 ABSL_FLAG(std::string, peers, "",
           "other nodes of the cluster: comma-separated node_id=host:port of their peer "
           "listeners (--peer_listen; DNS names allowed)");
@@ -130,6 +134,8 @@ int Run() {
     return Fail("--idempotency_ttl: must be at least 10m");
   }
   if (absl::GetFlag(FLAGS_cache_counters) < 1) return Fail("--cache_counters: must be >= 1");
+  if (absl::GetFlag(FLAGS_max_inflight_calls) < 1) return Fail("--max_inflight_calls: must be >= 1");
+  if (absl::GetFlag(FLAGS_max_commit_queue) < 1) return Fail("--max_commit_queue: must be >= 1");
   auto peers = ParsePeers(absl::GetFlag(FLAGS_peers), node_id);
   if (!peers.ok()) return Fail(absl::StrCat("--", peers.status().message()));
   if (absl::GetFlag(FLAGS_gossip_interval) < absl::Milliseconds(10)) {
@@ -203,11 +209,13 @@ int Run() {
   admission_options.idempotency_ttl = absl::GetFlag(FLAGS_idempotency_ttl);
   admission_options.max_cached_counters =
       static_cast<size_t>(absl::GetFlag(FLAGS_cache_counters));
+  admission_options.max_commit_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_commit_queue));
   AdmissionController admission(store->get(), &policy_holder, hasher->get(), RealClock::Real(),
                                 /*overrides=*/nullptr, admission_options);
   admission.SetPreviousHasher(previous_hasher.get());
   DecisionStats decision_stats(RealClock::Real());
-  QuotaServiceImpl service(&admission, &metrics, &decision_stats);
+  QuotaServiceImpl service(&admission, &metrics, &decision_stats,
+                           absl::GetFlag(FLAGS_max_inflight_calls));
 
   ReplicatorOptions replication;
   replication.node_id = node_id;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "quotad/rpc/unary.h"
 
 namespace quotad {
@@ -23,24 +24,45 @@ void QuotaServiceImpl::Observe(const char* rpc, absl::Time start, const absl::St
   }
 }
 
+bool QuotaServiceImpl::Enter() {
+  if (inflight_.fetch_add(1, std::memory_order_relaxed) < max_inflight_) return true;
+  inflight_.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+
+absl::Status QuotaServiceImpl::Overloaded() const {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "overloaded: ", max_inflight_, " calls already in progress; nothing charged, retry later"));
+}
+
 grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext* context,
                                                     const v1::AcquireRequest* request,
                                                     v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!Enter()) {
+    Observe("Acquire", start, Overloaded(), nullptr, nullptr);
+    reactor->Finish(rpc::ToGrpcStatus(Overloaded()));
+    return reactor;
+  }
+  CallState call;
+  call.deadline = absl::FromChrono(context->deadline());
+  call.cancelled = [context] { return context->IsCancelled(); };
   // The decision is made here; the durable write is group-committed by the
-  // admission controller, which finishes the call when it is in the WAL. No
-  // gRPC thread ever waits for the disk.
+  // admission controller, which finishes the call when it is in the WAL.
   admission_->AcquireAsync(
-      *request, [this, start, request, response, reactor](absl::StatusOr<v1::AcquireResponse> r) {
+      *request,
+      [this, start, request, response, reactor](absl::StatusOr<v1::AcquireResponse> r) {
         Observe("Acquire", start, r.status(), request, r.ok() ? &*r : nullptr);
+        Leave();
         if (!r.ok()) {
           reactor->Finish(rpc::ToGrpcStatus(r.status()));
           return;
         }
         *response = std::move(*r);
         reactor->Finish(grpc::Status::OK);
-      });
+      },
+      std::move(call));
   return reactor;
 }
 
@@ -48,7 +70,9 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Check(grpc::CallbackServerContext* c
                                                   const v1::AcquireRequest* request,
                                                   v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
+  if (!Enter()) return rpc::FinishUnary(context, absl::StatusOr<v1::AcquireResponse>(Overloaded()), response);
   auto result = admission_->Check(*request);
+  Leave();
   Observe("Check", start, result.status(), nullptr, nullptr);
   return rpc::FinishUnary(context, std::move(result), response);
 }
@@ -57,7 +81,9 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Refund(grpc::CallbackServerContext* 
                                                    const v1::RefundRequest* request,
                                                    v1::RefundResponse* response) {
   const absl::Time start = absl::Now();
+  if (!Enter()) return rpc::FinishUnary(context, absl::StatusOr<v1::RefundResponse>(Overloaded()), response);
   auto result = admission_->Refund(*request);
+  Leave();
   Observe("Refund", start, result.status(), nullptr, nullptr);
   return rpc::FinishUnary(context, std::move(result), response);
 }

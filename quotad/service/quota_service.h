@@ -2,9 +2,18 @@
 // encode. Uses the callback API: the decision runs inline on gRPC's callback
 // thread (hashing, a cached read, in-memory locks); Acquire's durable write is
 // handed to the admission controller's group committer, which finishes the
-// call once it is in the WAL, so no callback thread blocks on the disk.
+// call once it is in the WAL, so no callback thread waits for another
+// request's write (the writer of a batch writes on its own callback thread).
+//
+// Overload: at most `max_inflight_calls` calls are in progress at once; one
+// more is answered RESOURCE_EXHAUSTED at once, nothing charged. An Acquire's
+// gRPC deadline and cancellation reach the group committer, so a call given
+// up before its charge is written is not charged.
 #ifndef QUOTAD_SERVICE_QUOTA_SERVICE_H_
 #define QUOTAD_SERVICE_QUOTA_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
@@ -19,9 +28,13 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
  public:
   // `admission` is borrowed and must outlive the service. `metrics` and
   // `stats` (borrowed, may be null) observe every call.
+  // `max_inflight_calls` <= 0: unbounded.
   explicit QuotaServiceImpl(AdmissionController* admission, Metrics* metrics = nullptr,
-                            DecisionStats* stats = nullptr)
-      : admission_(admission), metrics_(metrics), stats_(stats) {}
+                            DecisionStats* stats = nullptr, int max_inflight_calls = 0)
+      : admission_(admission),
+        metrics_(metrics),
+        stats_(stats),
+        max_inflight_(max_inflight_calls > 0 ? max_inflight_calls : INT32_MAX) {}
 
   grpc::ServerUnaryReactor* Acquire(grpc::CallbackServerContext* context,
                                     const v1::AcquireRequest* request,
@@ -36,10 +49,16 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
  private:
   void Observe(const char* rpc, absl::Time start, const absl::Status& status,
                const v1::AcquireRequest* request, const v1::AcquireResponse* response);
+  // Takes an in-flight slot; false (nothing taken) past the bound.
+  bool Enter();
+  void Leave() { inflight_.fetch_sub(1, std::memory_order_relaxed); }
+  absl::Status Overloaded() const;
 
   AdmissionController* admission_;
   Metrics* metrics_;
   DecisionStats* stats_;
+  const int max_inflight_;
+  std::atomic<int> inflight_{0};
 };
 
 }  // namespace quotad

@@ -19,6 +19,8 @@ class FaultInjectingStore final : public CounterStore {
   // Runs before every PutSlots (it may block, e.g. to hold a merge's write
   // open); a non-OK status fails that PutSlots. Set before use.
   void SetBeforePutSlots(std::function<absl::Status()> hook) { before_put_slots_ = std::move(hook); }
+  // Runs before every CommitMany (it may block: a group commit held open).
+  void SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
   int commits() const { return commits_; }
 
   absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,
@@ -39,6 +41,7 @@ class FaultInjectingStore final : public CounterStore {
   }
   absl::Status CommitMany(absl::Span<const CounterDelta> deltas,
                           absl::Span<const IdempotencyPut> idempotency) override {
+    if (before_commit_) before_commit_();
     if (fail_commits_) return absl::UnavailableError("injected commit failure");
     ++commits_;
     return inner_->CommitMany(deltas, idempotency);
@@ -80,6 +83,7 @@ class FaultInjectingStore final : public CounterStore {
   std::atomic<bool> fail_commits_{false};
   std::atomic<int> commits_{0};
   std::function<absl::Status()> before_put_slots_;
+  std::function<void()> before_commit_;
 };
 
 }  // namespace quotad::testing

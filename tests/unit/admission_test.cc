@@ -428,6 +428,64 @@ TEST_F(AdmissionTest, EvictedCountersAreReloadedFromTheStore) {
   EXPECT_EQ(Used(target), 5);
 }
 
+TEST_F(AdmissionTest, AnAcquireWhoseDeadlineHasPassedIsNotDecidedOrCharged) {
+  const auto req = Req("192.0.2.7");
+  absl::StatusOr<v1::AcquireResponse> result;
+  CallState call;
+  call.deadline = clock_.Now() - absl::Milliseconds(1);
+  admission_->AcquireAsync(req, [&](absl::StatusOr<v1::AcquireResponse> r) { result = r; }, call);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(Used(req), 0);
+}
+
+TEST_F(AdmissionTest, ACallCancelledBeforeItsWriteIsNotChargedAndReleasesItsReservation) {
+  const auto req = Req("192.0.2.7", "ua", "req-1");
+  absl::StatusOr<v1::AcquireResponse> result;
+  CallState call;
+  call.cancelled = [] { return true; };
+  admission_->AcquireAsync(req, [&](absl::StatusOr<v1::AcquireResponse> r) { result = r; }, call);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(Used(req), 0);
+  EXPECT_EQ(store_->commits(), 0);
+  // The request_id is free again and charges once when retried.
+  ASSERT_TRUE(Acquire(req).allowed());
+  EXPECT_EQ(Used(req), 1);
+}
+
+TEST_F(AdmissionTest, ChargesWaitingPastTheirDeadlineOrPastTheQueueBoundAreNotCharged) {
+  AdmissionOptions options;
+  options.max_commit_queue = 2;
+  MakeController(options);
+  absl::Notification writing, release;
+  std::atomic<int> calls{0};
+  store_->SetBeforeCommit([&] {
+    if (calls.fetch_add(1) == 0) {
+      writing.Notify();
+      release.WaitForNotification();
+    }
+  });
+  // The first Acquire becomes the writer and is held inside its write.
+  std::thread writer([&] { EXPECT_TRUE(Acquire(Req("10.0.0.1")).allowed()); });
+  writing.WaitForNotification();
+  std::vector<absl::StatusOr<v1::AcquireResponse>> results(3);
+  CallState soon;
+  soon.deadline = clock_.Now() + absl::Milliseconds(50);
+  admission_->AcquireAsync(Req("10.0.0.2"), [&](auto r) { results[0] = r; }, soon);
+  admission_->AcquireAsync(Req("10.0.0.3"), [&](auto r) { results[1] = r; });
+  // The queue holds two: the third is refused at once.
+  admission_->AcquireAsync(Req("10.0.0.4"), [&](auto r) { results[2] = r; });
+  EXPECT_EQ(results[2].status().code(), absl::StatusCode::kResourceExhausted);
+  clock_.Advance(absl::Milliseconds(60));  // the first queued call's deadline passes
+  release.Notify();
+  writer.join();
+  admission_->WaitForIdle();
+  EXPECT_EQ(results[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_EQ(Used(Req("10.0.0.2")), 0);
+  EXPECT_EQ(Used(Req("10.0.0.3")), 1);
+  EXPECT_EQ(Used(Req("10.0.0.4")), 0);
+}
+
 // A merge's write is held open: Acquires keep deciding (no shard lock is
 // held across it), and a counter loaded meanwhile counts the merged slot
 // exactly once, whether the write then succeeds or fails.

@@ -2,6 +2,10 @@
 // reach the caller as the contract says.
 #include "quotad/service/quota_service.h"
 
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 #include "client/quota_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -33,6 +37,7 @@ class QuotaServiceTest : public ::testing::Test {
     ASSERT_TRUE(listener.ok()) << listener.status();
     server_ = std::move(listener->server);
     const int port = listener->port;
+    target_ = "127.0.0.1:" + std::to_string(port);
     client_ = std::make_unique<client::QuotaClient>(client::MakeQuotaConnection(
         {"127.0.0.1:" + std::to_string(port), absl::Seconds(5)}));
   }
@@ -47,6 +52,7 @@ class QuotaServiceTest : public ::testing::Test {
   std::unique_ptr<QuotaServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<client::QuotaClient> client_;
+  std::string target_;
 };
 
 TEST_F(QuotaServiceTest, AcquireCheckRefundRoundTrip) {
@@ -97,6 +103,59 @@ TEST_F(QuotaServiceTest, StorageFailureIsUnavailableOverTheWire) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   store_->FailCommits(false);
   EXPECT_EQ(client_->Check(req)->limits(0).used(), 0);
+}
+
+TEST_F(QuotaServiceTest, CallsPastTheInFlightBoundAreRefusedAtOnceAndChargeNothing) {
+  QuotaServiceImpl bounded(admission_.get(), nullptr, nullptr, /*max_inflight_calls=*/1);
+  auto listener = StartListener(ListenerKind::kQuota, "127.0.0.1:0", {&bounded});
+  ASSERT_TRUE(listener.ok());
+  client::QuotaClient client(client::MakeQuotaConnection(
+      {"127.0.0.1:" + std::to_string(listener->port), absl::Seconds(5)}));
+  absl::Notification writing, release;
+  store_->SetBeforeCommit([&] {
+    writing.Notify();
+    release.WaitForNotification();
+  });
+  v1::AcquireRequest first;
+  first.set_ip("192.0.2.1");
+  std::thread held([&] { EXPECT_TRUE(client.Acquire(first).ok()); });
+  writing.WaitForNotification();  // the first call is in flight, inside its write
+  v1::AcquireRequest second;
+  second.set_ip("192.0.2.2");
+  auto refused = client.Acquire(second);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("overloaded"));
+  release.Notify();
+  held.join();
+  store_->SetBeforeCommit(nullptr);
+  EXPECT_EQ(client.Check(second)->limits(0).used(), 0);
+  EXPECT_EQ(client.Check(first)->limits(0).used(), 1);
+  listener->server->Shutdown();
+}
+
+TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged) {
+  absl::Notification writing, release;
+  std::atomic<int> commits{0};
+  store_->SetBeforeCommit([&] {
+    if (commits.fetch_add(1) == 0) {
+      writing.Notify();
+      release.WaitForNotification();
+    }
+  });
+  v1::AcquireRequest first;
+  first.set_ip("192.0.2.1");
+  std::thread held([&] { EXPECT_TRUE(client_->Acquire(first).ok()); });
+  writing.WaitForNotification();
+  // This call queues behind the held write and gives up after 200 ms.
+  client::QuotaClient impatient(
+      client::MakeQuotaConnection({target_, absl::Milliseconds(200)}));
+  v1::AcquireRequest second;
+  second.set_ip("192.0.2.2");
+  EXPECT_EQ(impatient.Acquire(second).status().code(), absl::StatusCode::kDeadlineExceeded);
+  release.Notify();
+  held.join();
+  admission_->WaitForIdle();
+  EXPECT_EQ(client_->Check(second)->limits(0).used(), 0);
 }
 
 }  // namespace
