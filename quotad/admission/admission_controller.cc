@@ -10,7 +10,8 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
-#include "quotad/admission/next_request.h"
+#include "quotad/admission/decision_response.h"
+#include "quotad/admission/limit_plan.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/policy/window.h"
@@ -20,8 +21,6 @@
 namespace quotad {
 namespace {
 
-using rpc::SetDuration;
-using rpc::SetTimestamp;
 
 // `record` (whose response field is unset) serialized with `response` as its
 // response field, without copying the response into the record: protobuf's
@@ -40,13 +39,6 @@ std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
   out.resize(offset + size);
   response.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data() + offset));
   return out;
-}
-
-// Buckets older than this are outside every window (rolling 24 h or the
-// UTC day) at `now`.
-uint32_t MinHourOf(absl::Time now) {
-  const uint32_t hour = HourOf(now);
-  return hour >= 24 ? hour - 24 : 0;
 }
 
 absl::BitGenRef ThreadLocalGen() {
@@ -112,33 +104,6 @@ absl::StatusOr<UsageExplanation> AdmissionController::Explain(
   return explain;
 }
 
-absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id) {
-  const absl::Time now = clock_->Now();
-  CounterCache::Locks locks(&cache_, {cache_.ShardOf(id)});
-  Buckets buckets;
-  QUOTAD_RETURN_IF_ERROR(cache_.Load(id, MinHourOf(now), &buckets));
-  // Merged and legacy buckets may repeat an hour; sum per hour.
-  std::map<uint32_t, int64_t> net;
-  for (const HourCount& b : buckets) net[b.hour] += b.count;
-  absl::InlinedVector<CounterDelta, 4> deltas;
-  int64_t cleared = 0;
-  for (const auto& [hour, count] : net) {
-    if (count <= 0) continue;
-    deltas.push_back({id, hour, CountKind::kRefunded, static_cast<uint64_t>(count)});
-    cleared += count;
-  }
-  if (deltas.empty()) return int64_t{0};
-  if (absl::Status s = store_->Commit(deltas, nullptr); !s.ok()) return AsUnavailable(s);
-  for (const CounterDelta& d : deltas) {
-    cache_.Add(d.id, d.hour, -static_cast<int64_t>(d.amount));
-    if (listener_ != nullptr) {
-      listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
-                                  d.amount);
-    }
-  }
-  return cleared;
-}
-
 absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     const v1::AcquireRequest& request, bool charge, UsageExplanation* explain) {
   const std::shared_ptr<const CompiledPolicy> policy = policy_->Current();
@@ -149,44 +114,10 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   const TierConfig& tier = *cls.tier;
 
   // Every limit that applies; all must pass and all are charged together.
-  // Identities are hashed with the current key and, during a key rotation,
-  // with the previous one too (read-only).
   absl::InlinedVector<LimitEval, 3> limits;
-  auto add_limit = [&](const char* name, v1::Reason reason, Dimension dim,
-                       const std::function<IdentityHash(const IdentityHasher&)>& hash,
-                       int64_t limit, v1::Window window) {
+  for (PlannedLimit& plan : PlanLimits(*policy, cls, req, *hasher_, previous_hasher_)) {
     LimitEval& l = limits.emplace_back();
-    l.name = name;
-    l.reason = reason;
-    l.id = CounterId{dim, hash(*hasher_)};
-    if (previous_hasher_ != nullptr) l.legacy_id = CounterId{dim, hash(*previous_hasher_)};
-    l.limit = limit;
-    l.window = window;
-  };
-  const bool with_ua = policy->client_key_includes_user_agent();
-  add_limit("client_daily", tier.banned ? v1::REASON_BANNED : v1::REASON_DAILY_LIMIT,
-            Dimension::kClient,
-            [&](const IdentityHasher& h) {
-              return with_ua ? h.HashIpAndUserAgent(req.ip, req.user_agent) : h.HashIp(req.ip);
-            },
-            tier.banned                  ? 0
-            : cls.custom_daily_limit > 0 ? cls.custom_daily_limit
-                                         : tier.daily_limit,
-            tier.window);
-  if (tier.group_daily_limit > 0) {
-    const int prefix = req.ip.is_v4() ? policy->ipv4_group_prefix() : policy->ipv6_group_prefix();
-    add_limit("group_daily", v1::REASON_GROUP_LIMIT, Dimension::kGroup,
-              [&](const IdentityHasher& h) { return h.HashAddressGroup(req.ip, prefix); },
-              tier.group_daily_limit, tier.window);
-  }
-  if (auto cap = policy->IntegrationCap(tier, req.client_name, req.integration_id)) {
-    add_limit("integration_daily", v1::REASON_INTEGRATION_LIMIT, Dimension::kIntegration,
-              [&](const IdentityHasher& h) {
-                return cap->by_integration_id
-                           ? h.Hash(IdentityDomain::kIntegrationId, {req.integration_id})
-                           : h.Hash(IdentityDomain::kClientName, {req.client_name});
-              },
-              cap->daily_limit, tier.window);
+    static_cast<PlannedLimit&>(l) = std::move(plan);
   }
   if (explain != nullptr) {
     explain->source = cls.source;
@@ -228,7 +159,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   shard_ids = CounterCache::Unique(std::move(shard_ids));
   std::optional<CounterCache::Locks> locks(std::in_place, &cache_, shard_ids);
 
-  const uint32_t min_hour = MinHourOf(now);
+  const uint32_t min_hour = OldestWindowHour(now);
   for (LimitEval& l : limits) {
     QUOTAD_RETURN_IF_ERROR(cache_.Load(l.id, min_hour, &l.buckets));
     if (l.legacy_id) {
@@ -290,76 +221,36 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   // contended by every gRPC thread).
   locks.reset();
 
-  v1::AcquireResponse resp;
-  resp.set_allowed(allowed);
-  resp.set_reason(would_deny ? deny : v1::REASON_ALLOWED);
-  resp.set_shadow_denied(would_deny && allowed);
-  resp.set_tier(tier.name);
-  resp.set_node_id(options_.node_id);
-  resp.set_region(options_.region);
+  absl::InlinedVector<LimitOutcome, 3> outcomes;
   for (size_t i = 0; i < limits.size(); ++i) {
     const LimitEval& l = limits[i];
-    v1::LimitStatus* s = resp.add_limits();
-    const int64_t used = UsedInWindow(l.buckets, l.window, now);
-    s->set_name(l.name);
-    s->set_limit(l.limit);
-    s->set_used(used);
-    s->set_remaining(std::max<int64_t>(0, l.limit - used));
-    s->set_exceeded(exceeded[i]);
-    if (auto release = NextRelease(l.buckets, l.window, now)) {
-      SetTimestamp(*release, s->mutable_reset_time());
-    }
+    outcomes.push_back({l.name, l.limit, l.window, &l.buckets, exceeded[i]});
   }
+  DecisionFacts answer;
+  answer.now = now;
+  answer.cost = cost;
+  answer.allowed = allowed;
+  answer.would_deny = would_deny;
+  answer.deny = deny;
+  answer.tier = &tier;
+  answer.policy = policy.get();
+  answer.node_id = options_.node_id;
+  answer.region = options_.region;
+  answer.limits = outcomes;
   if (burst_applies) {
-    v1::LimitStatus* s = resp.add_limits();
-    const int64_t used = burst_.Count(now);
-    s->set_name("automated_burst");
-    s->set_limit(burst_limit);
-    s->set_used(used);
-    s->set_remaining(std::max<int64_t>(0, burst_limit - used));
-    s->set_exceeded(burst_exceeded);
-    if (used > 0) {
+    BurstOutcome b;
+    b.limit = burst_limit;
+    b.used = burst_.Count(now);
+    b.exceeded = burst_exceeded;
+    if (b.used > 0) {
       // When the oldest admission leaves the minute and frees one slot.
-      if (auto t = burst_.WhenFits(now, burst_limit, burst_limit - std::min(used, burst_limit) + 1)) {
-        SetTimestamp(*t, s->mutable_reset_time());
-      }
+      b.frees_one =
+          burst_.WhenFits(now, burst_limit, burst_limit - std::min(b.used, burst_limit) + 1);
     }
+    if (burst_exceeded && !allowed) b.fits_cost = burst_.WhenFits(now, burst_limit, cost);
+    answer.burst = b;
   }
-
-  // When to come back: the latest moment at which every limit has room for
-  // another request of the same cost.
-  absl::Time capacity = now;
-  bool never = false;
-  for (size_t i = 0; i < limits.size(); ++i) {
-    if (!allowed && !exceeded[i]) continue;
-    auto t = WhenFits(limits[i].buckets, limits[i].window, now, limits[i].limit, cost);
-    if (!t) {
-      never = true;
-    } else {
-      capacity = std::max(capacity, *t);
-    }
-  }
-  if (burst_exceeded && !allowed) {
-    if (auto t = burst_.WhenFits(now, burst_limit, cost)) capacity = std::max(capacity, *t);
-  }
-  if (!never) {
-    absl::Time next;
-    if (!allowed) {
-      next = NextRequestAfterDenial(
-          capacity, deny == v1::REASON_BURST_LIMIT ? policy->burst_jitter() : policy->denial_jitter(),
-          ThreadLocalGen());
-      SetDuration(next - now, resp.mutable_retry_after());
-    } else if (tier.automated) {
-      next = NextRequestForAutomated(now, capacity,
-                                     {policy->automated_mean_interval(),
-                                      policy->automated_min_interval(),
-                                      policy->automated_max_interval()},
-                                     ThreadLocalGen());
-    } else {
-      next = capacity;
-    }
-    SetTimestamp(next, resp.mutable_next_request());
-  }
+  v1::AcquireResponse resp = BuildResponse(answer, ThreadLocalGen());
 
   // 3. What must be made durable (by the committer, outside the locks). A
   //    denial charges nothing, so nothing about it is written: a replay of
@@ -453,66 +344,5 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
 }
 
 void AdmissionController::WaitForIdle() { committer_.WaitForIdle(); }
-
-absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(ValidateRefundRequest(request));
-  const absl::Time now = clock_->Now();
-  const IdentityHash key = hasher_->Hash(IdentityDomain::kRequestId, {request.request_id()});
-
-  auto read_record = [&]() -> absl::StatusOr<v1::IdempotencyRecord> {
-    auto stored = store_->GetIdempotency(key, now);
-    if (!stored.ok()) return AsUnavailable(stored.status());
-    if (!stored->has_value()) {
-      return absl::NotFoundError(
-          "request_id: no admitted Acquire under this request_id (unknown, denied, or past its "
-          "TTL)");
-    }
-    v1::IdempotencyRecord record;
-    if (!record.ParseFromString(**stored)) {
-      return absl::UnavailableError("stored idempotency record is corrupt");
-    }
-    return record;
-  };
-
-  // Read once unlocked to learn which counters to lock, then again under the
-  // locks (the charged set never changes; the refunded flag may).
-  QUOTAD_ASSIGN_OR_RETURN(const v1::IdempotencyRecord first, read_record());
-  std::vector<CounterId> ids;
-  for (const auto& c : first.charged()) {
-    if (auto id = CounterId::Decode(c.counter_id())) ids.push_back(*id);
-  }
-  ShardIds shard_ids;
-  for (const CounterId& id : ids) shard_ids.push_back(cache_.ShardOf(id));
-  shard_ids.push_back(cache_.ShardOfKey(key));
-  CounterCache::Locks locks(&cache_, std::move(shard_ids));
-
-  QUOTAD_ASSIGN_OR_RETURN(v1::IdempotencyRecord record, read_record());
-  v1::RefundResponse resp;
-  if (record.refunded() || record.cost() <= 0 || !record.response().allowed()) return resp;
-
-  const uint32_t oldest_live = [&] {
-    const int64_t h = int64_t{HourOf(now)} - policy_->Current()->retention_hours() + 1;
-    return h < 0 ? 0u : static_cast<uint32_t>(h);
-  }();
-  absl::InlinedVector<CounterDelta, 3> deltas;
-  for (const auto& c : record.charged()) {
-    auto id = CounterId::Decode(c.counter_id());
-    if (!id || c.hour() < oldest_live) continue;
-    deltas.push_back({*id, c.hour(), CountKind::kRefunded, static_cast<uint64_t>(record.cost())});
-  }
-  record.set_refunded(true);
-  IdempotencyPut put{key, now + options_.idempotency_ttl, record.SerializeAsString()};
-  if (absl::Status s = store_->Commit(deltas, &put); !s.ok()) return AsUnavailable(s);
-  for (const CounterDelta& d : deltas) {
-    cache_.Add(d.id, d.hour, -record.cost());
-    if (listener_ != nullptr) {
-      listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
-                                  d.amount);
-    }
-  }
-  resp.set_refunded(!deltas.empty());
-  resp.set_refunded_cost(deltas.empty() ? 0 : record.cost());
-  return resp;
-}
 
 }  // namespace quotad

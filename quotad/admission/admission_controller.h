@@ -34,6 +34,7 @@
 #include "quotad/admission/burst_limiter.h"
 #include "quotad/admission/counter_cache.h"
 #include "quotad/admission/group_committer.h"
+#include "quotad/admission/limit_plan.h"
 #include "quotad/admission/replica_merger.h"
 #include "quotad/admission/request_validation.h"
 #include "quotad/common/clock.h"
@@ -162,13 +163,7 @@ class AdmissionController {
 
  private:
   // One limit evaluated for a request.
-  struct LimitEval {
-    const char* name = "";
-    v1::Reason reason = v1::REASON_UNSPECIFIED;
-    CounterId id;
-    std::optional<CounterId> legacy_id;  // same identity under the previous key
-    int64_t limit = 0;
-    v1::Window window = v1::ROLLING_24H;
+  struct LimitEval : PlannedLimit {
     Buckets buckets;  // copy taken under the shard lock
   };
 

@@ -35,6 +35,13 @@
 namespace quotad {
 
 using Buckets = absl::InlinedVector<HourCount, 4>;
+
+// Buckets older than this are outside every window (rolling 24 h or the UTC
+// day) at `now`: what the cache loads and keeps.
+inline uint32_t OldestWindowHour(absl::Time now) {
+  const uint32_t hour = HourOf(now);
+  return hour >= 24 ? hour - 24 : 0;
+}
 using ShardIds = absl::InlinedVector<size_t, 4>;
 
 // One foreign slot change being written by a replica merge.

@@ -23,6 +23,34 @@ class RealClock final : public Clock {
   static Clock* Real();
 };
 
+// Monotonic time (std::chrono::steady_clock) as an absl::Time on an
+// arbitrary epoch: only differences mean anything. Never steps. Thread-safe.
+class SteadyClock final : public Clock {
+ public:
+  absl::Time Now() const override;
+  static Clock* Steady();
+};
+
+// The time by which stored data may be deleted for age: follows `wall` but
+// never runs faster than `elapsed` (a monotonic clock) and never goes back.
+// A wall clock stepped forward (48 h, say) therefore cannot make compaction
+// drop data that is live once the clock is corrected: the watermark catches
+// up at real speed, and the step is logged once. A step back leaves it
+// where it is. Thread-safe.
+class DeletionWatermark final : public Clock {
+ public:
+  DeletionWatermark(Clock* wall, Clock* elapsed);
+  absl::Time Now() const override;
+
+ private:
+  Clock* wall_;
+  Clock* elapsed_;
+  mutable absl::Mutex mu_;
+  mutable absl::Time mark_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Time elapsed_at_mark_ ABSL_GUARDED_BY(mu_);
+  mutable bool warned_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 // A manually driven clock for tests. Thread-safe.
 class FakeClock final : public Clock {
  public:

@@ -85,6 +85,11 @@ class Replicator final : public SlotChangeListener {
   // are no peers: nobody would ask for them). Call once, before Start() and
   // before serving.
   absl::Status RebuildDigests();
+  // Moves the record clock past every stored record's timestamp, so a write
+  // made right after a restart (even with the wall clock stepped back) wins
+  // over every record written before it. Call once, before serving.
+  // Errors: Unavailable.
+  absl::Status RestoreRecordClock();
   // One anti-entropy round with every peer, bounded by `timeout` in total;
   // used at start so a restarted node catches up before it serves.
   void InitialSync(absl::Duration timeout);

@@ -61,6 +61,17 @@ absl::Status Replicator::PullRecordsFrom(RoundCalls& calls) {
   }
 }
 
+absl::Status Replicator::RestoreRecordClock() {
+  if (records_ == nullptr) return absl::OkStatus();
+  uint64_t latest = 0;
+  QUOTAD_RETURN_IF_ERROR(records_->ScanRecords("", [&](const v1::ReplicatedRecord& r) {
+    latest = std::max<uint64_t>(latest, r.hlc());
+    return true;
+  }));
+  hlc_.Observe(latest);
+  return absl::OkStatus();
+}
+
 absl::Status Replicator::ValidateRecord(const v1::ReplicatedRecord& record) const {
   if (record.key().empty() || record.key().size() > kMaxRecordKeyBytes) {
     return absl::InvalidArgumentError("key: must be 1..1024 bytes");

@@ -226,6 +226,9 @@ int Run() {
   replication.max_pending_slots = static_cast<size_t>(absl::GetFlag(FLAGS_gossip_max_pending_slots));
   Replicator replicator(&admission, store->get(), store->get(), &policy_holder, RealClock::Real(),
                         replication);
+  if (auto s = replicator.RestoreRecordClock(); !s.ok()) {
+    return Fail(absl::StrCat("cannot read records: ", s.message()));
+  }
   if (auto s = replicator.RebuildDigests(); !s.ok()) {
     return Fail(absl::StrCat("cannot scan counters: ", s.message()));
   }

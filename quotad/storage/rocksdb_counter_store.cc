@@ -149,6 +149,8 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
     const RocksDbOptions& options) {
   std::unique_ptr<RocksDbCounterStore> store(new RocksDbCounterStore());
   store->clock_ = options.clock;
+  store->deletion_clock_ = std::make_unique<DeletionWatermark>(options.clock, options.elapsed_clock);
+  Clock* const deletion_clock = store->deletion_clock_.get();
   store->sync_writes_ = options.sync_writes;
   store->retention_hours_ = std::make_shared<std::atomic<int64_t>>(options.retention_hours);
 
@@ -192,7 +194,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   counters.compression = rocksdb::kLZ4Compression;
   counters.bottommost_compression = rocksdb::kZSTD;
   store->filters_.push_back(
-      std::make_unique<CounterRetentionFilter>(options.clock, store->retention_hours_));
+      std::make_unique<CounterRetentionFilter>(deletion_clock, store->retention_hours_));
   counters.compaction_filter = store->filters_.back().get();
 
   rocksdb::ColumnFamilyOptions idempotency;
@@ -203,19 +205,19 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   idempotency.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
   idempotency.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 20));
   idempotency.compression = rocksdb::kLZ4Compression;
-  store->filters_.push_back(std::make_unique<IdempotencyExpiryFilter>(options.clock));
+  store->filters_.push_back(std::make_unique<IdempotencyExpiryFilter>(deletion_clock));
   idempotency.compaction_filter = store->filters_.back().get();
 
   rocksdb::ColumnFamilyOptions records;
   records.table_factory = make_table(true);
   store->filters_.push_back(
-      std::make_unique<RecordExpiryFilter>(options.clock, options.tombstone_ttl));
+      std::make_unique<RecordExpiryFilter>(deletion_clock, options.tombstone_ttl));
   records.compaction_filter = store->filters_.back().get();
 
   rocksdb::ColumnFamilyOptions audit;
   audit.table_factory = make_table(true);
   store->filters_.push_back(
-      std::make_unique<AuditRetentionFilter>(options.clock, options.audit_retention));
+      std::make_unique<AuditRetentionFilter>(deletion_clock, options.audit_retention));
   audit.compaction_filter = store->filters_.back().get();
   store->audit_retention_ = options.audit_retention;
 

@@ -45,6 +45,9 @@ struct RocksDbOptions {
   absl::Duration tombstone_ttl = absl::Hours(24 * 7);
   absl::Duration audit_retention = absl::Hours(24 * 90);
   Clock* clock = RealClock::Real();  // not owned
+  // Monotonic time that bounds how fast deletion for age may advance (see
+  // DeletionWatermark); tests drive it. Not owned.
+  Clock* elapsed_clock = SteadyClock::Steady();
 };
 
 class RocksDbCounterStore final : public CounterStore, public RecordStore, public AuditStore {
@@ -113,6 +116,8 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
 
   std::shared_ptr<std::atomic<int64_t>> retention_hours_;
   Clock* clock_ = nullptr;
+  // What the compaction filters delete by (never faster than elapsed time).
+  std::unique_ptr<DeletionWatermark> deletion_clock_;
   bool sync_writes_ = false;
   uint64_t origin_ = 0;
   rocksdb::DB* db_ = nullptr;

@@ -191,6 +191,23 @@ TEST_F(MiniCluster, AntiEntropyAloneRepairsCountersAndRecordsAndThenMovesNothing
   EXPECT_LE(nodes_[1].replicator->Status().peers(0).ranges_repaired(), repaired + 1);
 }
 
+TEST_F(MiniCluster, AWriteRightAfterARestartWinsEvenWithTheClockSteppedBack) {
+  ASSERT_TRUE(nodes_[0].replicator->PutRecord("override/x", "old", absl::InfiniteFuture()).ok());
+  // The node restarts with its wall clock an hour behind.
+  nodes_[0].replicator->Stop();
+  FakeClock behind(clock_.Now() - absl::Hours(1));
+  ReplicatorOptions ro;
+  ro.node_id = Name(0);
+  Replicator restarted(nodes_[0].admission.get(), nodes_[0].store.get(), nodes_[0].store.get(),
+                       policy_.get(), &behind, ro);
+  ASSERT_TRUE(restarted.RestoreRecordClock().ok());
+  auto written = restarted.PutRecord("override/x", "new", absl::InfiniteFuture());
+  ASSERT_TRUE(written.ok()) << written.status();
+  auto read = restarted.GetRecord("override/x");
+  ASSERT_TRUE(read.ok() && read->has_value());
+  EXPECT_EQ((*read)->value(), "new");
+}
+
 TEST_F(MiniCluster, AntiEntropyPullsOnlyTheHoursThatDiffer) {
   auto charge = [&](int node, int first, int count) {
     for (int c = first; c < first + count; ++c) {

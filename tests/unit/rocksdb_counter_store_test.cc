@@ -18,6 +18,7 @@ class RocksDbCounterStoreTest : public ::testing::Test {
     options.path = dir_.Sub("db");
     options.node_id = "n1";
     options.clock = &clock_;
+    options.elapsed_clock = &clock_;  // the fake clock models real time passing
     auto store = RocksDbCounterStore::Open(options);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
@@ -92,6 +93,32 @@ TEST_F(RocksDbCounterStoreTest, RetentionHidesAndCompactionDropsOldBuckets) {
   EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());  // readers ignore expired buckets
   ASSERT_TRUE(store->CompactAll().ok());
   // After compaction the key is physically gone, even with a longer retention.
+  store->SetRetentionHours(1000);
+  EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());
+}
+
+TEST_F(RocksDbCounterStoreTest, AWallClockJumpingAheadCannotMakeCompactionDropLiveCounters) {
+  FakeClock elapsed(absl::UnixEpoch());
+  RocksDbOptions options;
+  options.path = dir_.Sub("jump");
+  options.clock = &clock_;
+  options.elapsed_clock = &elapsed;
+  auto store = std::move(RocksDbCounterStore::Open(options).value());
+  const uint32_t h = HourOf(clock_.Now());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 1}}, nullptr).ok());
+  ASSERT_TRUE(store->db()->Flush(rocksdb::FlushOptions(), store->counters_cf()).ok());
+  // The wall clock steps 50 h ahead while only a minute really passes.
+  clock_.Advance(absl::Hours(50));
+  elapsed.Advance(absl::Minutes(1));
+  EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());  // hidden while the clock is wrong
+  ASSERT_TRUE(store->CompactAll().ok());
+  // Corrected: the counter is still there.
+  clock_.Advance(-absl::Hours(50));
+  EXPECT_EQ(store->ReadBuckets(Id(1), 0)->size(), 1u);
+  // Real time passing does expire it.
+  clock_.Advance(absl::Hours(49));
+  elapsed.Advance(absl::Hours(49));
+  ASSERT_TRUE(store->CompactAll().ok());
   store->SetRetentionHours(1000);
   EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());
 }

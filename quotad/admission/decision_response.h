@@ -1,0 +1,61 @@
+// The answer to an admission decision, built from the snapshot the decision
+// was taken on. Pure: no locks, no I/O, no clock (randomness only from the
+// generator passed in), so it is tested without a store.
+//
+// One rule for "come back at": the latest moment at which every limit that
+// matters (all of them when allowed, the exceeded ones when denied) has room
+// for another request of the same cost (WhenFits); a denial adds jitter and
+// reports it as retry_after, an automated admission draws its next test time
+// (NextRequestForAutomated), an interactive one gets the capacity time. A
+// limit that can never fit (limit 0: banned) leaves next_request unset.
+#ifndef QUOTAD_ADMISSION_DECISION_RESPONSE_H_
+#define QUOTAD_ADMISSION_DECISION_RESPONSE_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/random/bit_gen_ref.h"
+#include "absl/types/span.h"
+#include "quotad/admission/counter_cache.h"
+#include "quotad/policy/policy.h"
+#include "quotad/v1/quota.pb.h"
+
+namespace quotad {
+
+// One evaluated limit.
+struct LimitOutcome {
+  const char* name = "";
+  int64_t limit = 0;
+  v1::Window window = v1::ROLLING_24H;
+  const Buckets* buckets = nullptr;  // including this request's charge if charged
+  bool exceeded = false;
+};
+
+// The node's automated burst limit, when it applies to the request.
+struct BurstOutcome {
+  int64_t limit = 0;
+  int64_t used = 0;
+  bool exceeded = false;
+  std::optional<absl::Time> frees_one;  // when the oldest admission leaves the minute
+  std::optional<absl::Time> fits_cost;  // when a request of the same cost fits
+};
+
+struct DecisionFacts {
+  absl::Time now;
+  int64_t cost = 1;
+  bool allowed = false;
+  bool would_deny = false;  // true also for a shadow-mode admission
+  v1::Reason deny = v1::REASON_UNSPECIFIED;
+  const TierConfig* tier = nullptr;
+  const CompiledPolicy* policy = nullptr;
+  std::string node_id;
+  std::string region;
+  absl::Span<const LimitOutcome> limits;
+  std::optional<BurstOutcome> burst;
+};
+
+v1::AcquireResponse BuildResponse(const DecisionFacts& facts, absl::BitGenRef gen);
+
+}  // namespace quotad
+
+#endif  // QUOTAD_ADMISSION_DECISION_RESPONSE_H_

@@ -1,0 +1,51 @@
+#include "quotad/admission/limit_plan.h"
+
+#include <functional>
+
+namespace quotad {
+
+absl::InlinedVector<PlannedLimit, 3> PlanLimits(const CompiledPolicy& policy,
+                                                const Classification& cls,
+                                                const ValidatedRequest& req,
+                                                const IdentityHasher& hasher,
+                                                const IdentityHasher* previous) {
+  const TierConfig& tier = *cls.tier;
+  absl::InlinedVector<PlannedLimit, 3> limits;
+  auto add = [&](const char* name, v1::Reason reason, Dimension dim,
+                 const std::function<IdentityHash(const IdentityHasher&)>& hash, int64_t limit) {
+    PlannedLimit& l = limits.emplace_back();
+    l.name = name;
+    l.reason = reason;
+    l.id = CounterId{dim, hash(hasher)};
+    if (previous != nullptr) l.legacy_id = CounterId{dim, hash(*previous)};
+    l.limit = limit;
+    l.window = tier.window;
+  };
+  const bool with_ua = policy.client_key_includes_user_agent();
+  add("client_daily", tier.banned ? v1::REASON_BANNED : v1::REASON_DAILY_LIMIT,
+      Dimension::kClient,
+      [&](const IdentityHasher& h) {
+        return with_ua ? h.HashIpAndUserAgent(req.ip, req.user_agent) : h.HashIp(req.ip);
+      },
+      tier.banned                  ? 0
+      : cls.custom_daily_limit > 0 ? cls.custom_daily_limit
+                                   : tier.daily_limit);
+  if (tier.group_daily_limit > 0) {
+    const int prefix = req.ip.is_v4() ? policy.ipv4_group_prefix() : policy.ipv6_group_prefix();
+    add("group_daily", v1::REASON_GROUP_LIMIT, Dimension::kGroup,
+        [&](const IdentityHasher& h) { return h.HashAddressGroup(req.ip, prefix); },
+        tier.group_daily_limit);
+  }
+  if (auto cap = policy.IntegrationCap(tier, req.client_name, req.integration_id)) {
+    add("integration_daily", v1::REASON_INTEGRATION_LIMIT, Dimension::kIntegration,
+        [&](const IdentityHasher& h) {
+          return cap->by_integration_id
+                     ? h.Hash(IdentityDomain::kIntegrationId, {req.integration_id})
+                     : h.Hash(IdentityDomain::kClientName, {req.client_name});
+        },
+        cap->daily_limit);
+  }
+  return limits;
+}
+
+}  // namespace quotad
