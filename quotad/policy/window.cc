@@ -20,7 +20,7 @@ int64_t UsedInWindow(absl::Span<const HourCount> buckets, v1::Window window, abs
   const HourRange range = WindowRange(window, now);
   int64_t used = 0;
   for (const HourCount& b : buckets) {
-    if (range.Contains(b.hour)) used += b.count;
+    if (range.Counts(b.hour)) used += b.count;
   }
   return std::max<int64_t>(used, 0);
 }
@@ -30,7 +30,7 @@ std::optional<absl::Time> NextRelease(absl::Span<const HourCount> buckets, v1::W
   const HourRange range = WindowRange(window, now);
   std::optional<uint32_t> oldest;
   for (const HourCount& b : buckets) {
-    if (b.count > 0 && range.Contains(b.hour) && (!oldest || b.hour < *oldest)) oldest = b.hour;
+    if (b.count > 0 && range.Counts(b.hour) && (!oldest || b.hour < *oldest)) oldest = b.hour;
   }
   if (!oldest) return std::nullopt;
   return BucketLeavesWindow(window, *oldest);
@@ -44,7 +44,7 @@ std::optional<absl::Time> WhenFits(absl::Span<const HourCount> buckets, v1::Wind
   const HourRange range = WindowRange(window, now);
   std::vector<HourCount> in_window;
   for (const HourCount& b : buckets) {
-    if (range.Contains(b.hour) && b.count != 0) in_window.push_back(b);
+    if (range.Counts(b.hour) && b.count != 0) in_window.push_back(b);
   }
   std::sort(in_window.begin(), in_window.end(),
             [](const HourCount& a, const HourCount& b) { return a.hour < b.hour; });

@@ -17,17 +17,19 @@ namespace quotad {
 // The inclusive range of hour buckets a window covers at `now`.
 //   ROLLING_24H:      [hour(now) - 23, hour(now)]
 //   CALENDAR_DAY_UTC: [first hour of today (UTC), hour(now)]
+// Buckets after `last` (a clock stepped back, a peer slightly ahead) count
+// as current: a backward clock step never hides charges.
 struct HourRange {
   uint32_t first = 0;
   uint32_t last = 0;
-  bool Contains(uint32_t h) const { return h >= first && h <= last; }
+  bool Counts(uint32_t h) const { return h >= first; }
 };
 HourRange WindowRange(v1::Window window, absl::Time now);
 
 // When the bucket `hour` stops counting in `window`.
 absl::Time BucketLeavesWindow(v1::Window window, uint32_t hour);
 
-// Sum of the buckets inside the window at `now` (negative sums count as 0).
+// Sum of the buckets the window counts at `now` (negative sums count as 0).
 int64_t UsedInWindow(absl::Span<const HourCount> buckets, v1::Window window, absl::Time now);
 
 // When the window next frees some capacity: the moment the oldest non-empty

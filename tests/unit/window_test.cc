@@ -43,6 +43,18 @@ TEST(WindowTest, WhenFitsWaitsForTheOldestBucketsToLeave) {
   EXPECT_EQ(*NextRelease(buckets, v1::ROLLING_24H, now), StartOfHour(h + 4));
 }
 
+TEST(WindowTest, BucketsAfterNowCountSoABackwardClockStepHidesNoCharge) {
+  const absl::Time now = absl::FromUnixSeconds(1800000000);
+  const uint32_t h = HourOf(now);
+  // Charged at h+2, then the clock stepped back two hours.
+  const std::vector<HourCount> buckets = {{h - 1, 1}, {h + 2, 3}};
+  EXPECT_EQ(UsedInWindow(buckets, v1::ROLLING_24H, now), 4);
+  EXPECT_EQ(UsedInWindow({{h + 2, 3}}, v1::CALENDAR_DAY_UTC, now), 3);
+  // Capacity for the future bucket frees when it leaves its own window.
+  EXPECT_EQ(WhenFits(buckets, v1::ROLLING_24H, now, 4, 1), BucketLeavesWindow(v1::ROLLING_24H, h - 1));
+  EXPECT_EQ(WhenFits(buckets, v1::ROLLING_24H, now, 3, 1), BucketLeavesWindow(v1::ROLLING_24H, h + 2));
+}
+
 TEST(WindowTest, RefundsReduceUsageButNeverBelowZero) {
   const absl::Time now = At("2026-11-26T10:30:00Z");
   const uint32_t h = HourOf(now);
