@@ -14,13 +14,13 @@ ListenerLimits LimitsOf(ListenerKind kind) {
     case ListenerKind::kQuota:
       // An AcquireRequest is a few hundred bytes; 64 KiB leaves room for any
       // valid one and refuses junk before it is parsed.
-      return {"quota", 64 << 10, 1 << 20};
+      return {"quota", 64 << 10, 1 << 20, 256};
     case ListenerKind::kPeer:
-      return {"peer", kPeerMaxMessageBytes, kPeerMaxMessageBytes};
+      return {"peer", kPeerMaxMessageBytes, kPeerMaxMessageBytes, 16};
     case ListenerKind::kAdmin:
-      return {"admin", 1 << 20, 16 << 20};
+      return {"admin", 1 << 20, 16 << 20, 16};
   }
-  return {"unknown", 64 << 10, 1 << 20};
+  return {"unknown", 64 << 10, 1 << 20, 16};
 }
 
 absl::StatusOr<Listener> StartListener(ListenerKind kind, const std::string& address,
@@ -38,6 +38,7 @@ absl::StatusOr<Listener> StartListener(ListenerKind kind, const std::string& add
   for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(limits.max_receive_bytes);
   builder.SetMaxSendMessageSize(limits.max_send_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_streams_per_connection);
   // Without this gRPC sets SO_REUSEPORT and a second node on the same port
   // would silently share it instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -29,6 +29,10 @@ struct ListenerLimits {
   const char* name = "";       // "quota", "peer", "admin" (for errors and logs)
   int max_receive_bytes = 0;   // larger requests fail with RESOURCE_EXHAUSTED
   int max_send_bytes = 0;      // larger responses fail (never built: pages are bounded)
+  // Calls one connection may have open at once (HTTP/2 streams); more wait
+  // in the caller's channel, so a flood of calls cannot grow the node's
+  // memory without bound.
+  int max_streams_per_connection = 0;
 };
 ListenerLimits LimitsOf(ListenerKind kind);
 
