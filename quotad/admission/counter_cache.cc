@@ -89,10 +89,16 @@ absl::Status CounterCache::Load(const CounterId& id, uint32_t min_hour, Buckets*
   }
   if (it != shard.cache.end()) {
     Buckets& buckets = it->second;
+    // The entry keeps 72 h more than asked: a clock stepped forward and back
+    // again must not have trimmed away buckets that count once it is back.
+    const uint32_t keep_from = min_hour > kKeepExtraHours ? min_hour - kKeepExtraHours : 0;
     buckets.erase(std::remove_if(buckets.begin(), buckets.end(),
-                                 [&](const HourCount& b) { return b.hour < min_hour; }),
+                                 [&](const HourCount& b) { return b.hour < keep_from; }),
                   buckets.end());
-    *out = buckets;
+    out->clear();
+    for (const HourCount& b : buckets) {
+      if (b.hour >= min_hour) out->push_back(b);
+    }
     return absl::OkStatus();
   }
   Buckets loaded;

@@ -100,7 +100,10 @@ class CounterCache {
   std::unique_ptr<IdReservation> ReserveId(const IdentityHash& key);
 
   // The counter's buckets from `min_hour` on (a copy), loading on a miss.
-  // Requires the shard lock. Errors: Unavailable (store read failed).
+  // A cached entry keeps 72 h of buckets older than `min_hour` (so a clock
+  // stepped forward and back hides nothing cached); an entry loaded while
+  // the clock was ahead holds only what the store returned then, until it
+  // is evicted. Requires the shard lock. Errors: Unavailable.
   absl::Status Load(const CounterId& id, uint32_t min_hour, Buckets* out);
   // Adds `delta` to the cached bucket of `id` if cached (else the store
   // holds the truth). Requires the shard lock.
@@ -131,6 +134,8 @@ class CounterCache {
   // the pending changes that view does not hold yet.
   absl::Status LoadWithPendingMerges(Shard& shard, const CounterId& id, uint32_t min_hour,
                                      Buckets* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+
+  static constexpr uint32_t kKeepExtraHours = 72;
 
   CounterStore* store_;
   const int shards_count_;

@@ -5,7 +5,8 @@
 // writer: it writes everything queued so far as one WAL-durable WriteBatch
 // (CounterStore::CommitMany), finishes those jobs, and repeats until the
 // queue is empty; otherwise the current writer takes the job in its next
-// batch. Nobody waits for anybody else's write.
+// batch. No caller waits for another's write to finish before its own is
+// queued; the writer keeps writing what queues meanwhile.
 //
 // Overload and abandoned calls: the queue is bounded (`max_queue` jobs); a
 // job submitted to a full queue is finished at once with RESOURCE_EXHAUSTED.
@@ -13,9 +14,9 @@
 // call was cancelled are dropped and finished with DEADLINE_EXCEEDED or
 // CANCELLED: nothing of theirs is written, so nothing is charged.
 //
-// Thread-safe. A job's `finish` runs exactly once, on the writing thread
-// (often the submitter's own), with no lock of the committer held; it must
-// not block.
+// Thread-safe. A job's `finish` runs exactly once, with no lock of the
+// committer held: on the writing thread (often the submitter's own), or on
+// the submitting thread when the queue is full. It must not block.
 #ifndef QUOTAD_ADMISSION_GROUP_COMMITTER_H_
 #define QUOTAD_ADMISSION_GROUP_COMMITTER_H_
 

@@ -22,22 +22,27 @@ Clock* SteadyClock::Steady() {
 }
 
 DeletionWatermark::DeletionWatermark(Clock* wall, Clock* elapsed)
-    : wall_(wall), elapsed_(elapsed), mark_(wall->Now()), elapsed_at_mark_(elapsed->Now()) {}
+    : wall_(wall),
+      elapsed_(elapsed),
+      wall_at_start_(wall->Now()),
+      elapsed_at_start_(elapsed->Now()),
+      mark_(wall_at_start_) {}
 
 absl::Time DeletionWatermark::Now() const {
-  const absl::Time wall = wall_->Now();
   absl::MutexLock lock(&mu_);
-  const absl::Time elapsed = elapsed_->Now();
-  const absl::Time fastest = mark_ + std::max(absl::ZeroDuration(), elapsed - elapsed_at_mark_);
-  if (wall > fastest + absl::Minutes(1) && !warned_) {
+  const absl::Time wall = wall_->Now();
+  const absl::Time ceiling = wall_at_start_ + (elapsed_->Now() - elapsed_at_start_);
+  if (wall > ceiling + absl::Minutes(1)) {
+    if (!warned_) {
+      QUOTAD_LOG(WARNING) << "wall clock is " << absl::FormatDuration(wall - ceiling)
+                          << " ahead of the time elapsed since start; data is deleted for age "
+                             "by elapsed time while they disagree";
+    }
     warned_ = true;
-    QUOTAD_LOG(WARNING) << "wall clock ran " << absl::FormatDuration(wall - fastest)
-                        << " ahead of elapsed time; data is deleted for age by elapsed time "
-                           "until they agree";
+  } else {
+    warned_ = false;
   }
-  mark_ = std::max(mark_, std::min(wall, fastest));
-  elapsed_at_mark_ = elapsed;
-  if (wall <= mark_) warned_ = false;
+  mark_ = std::max(mark_, std::min(wall, ceiling));
   return mark_;
 }
 

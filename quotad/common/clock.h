@@ -31,12 +31,15 @@ class SteadyClock final : public Clock {
   static Clock* Steady();
 };
 
-// The time by which stored data may be deleted for age: follows `wall` but
-// never runs faster than `elapsed` (a monotonic clock) and never goes back.
-// A wall clock stepped forward (48 h, say) therefore cannot make compaction
-// drop data that is live once the clock is corrected: the watermark catches
-// up at real speed, and the step is logged once. A step back leaves it
-// where it is. Thread-safe.
+// The time by which stored data may be deleted for age: the wall clock, but
+// never later than (wall clock at start + elapsed monotonic time since) and
+// never going back. A wall clock stepped forward (48 h, say) therefore cannot
+// make compaction drop data that is live once the clock is corrected; a
+// forward step is logged once. A step back leaves it where it is. Limits:
+// the bound starts from the wall clock at process start (a process started
+// during a forward step trusts it), and time the monotonic clock does not
+// count (a suspended VM) delays deletion by that much, never hastens it.
+// Thread-safe.
 class DeletionWatermark final : public Clock {
  public:
   DeletionWatermark(Clock* wall, Clock* elapsed);
@@ -45,9 +48,10 @@ class DeletionWatermark final : public Clock {
  private:
   Clock* wall_;
   Clock* elapsed_;
+  const absl::Time wall_at_start_;
+  const absl::Time elapsed_at_start_;
   mutable absl::Mutex mu_;
   mutable absl::Time mark_ ABSL_GUARDED_BY(mu_);
-  mutable absl::Time elapsed_at_mark_ ABSL_GUARDED_BY(mu_);
   mutable bool warned_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -167,6 +167,12 @@ std::optional<uint64_t> PeerLink::HealthyInboundOrigin(absl::Time now,
   return inbound_origin_;
 }
 
+std::optional<uint64_t> PeerLink::inbound_origin() const {
+  absl::MutexLock lock(&mu_);
+  if (inbound_origin_ == 0) return std::nullopt;
+  return inbound_origin_;
+}
+
 uint64_t PeerLink::inbound_drops() const {
   absl::MutexLock lock(&mu_);
   return inbound_drops_;

@@ -87,6 +87,9 @@ class PeerLink {
   // Drops reported so far; an anti-entropy round that compared the peer's
   // origin passes the value read at its start to MarkInboundRepaired.
   uint64_t inbound_drops() const;
+  // The peer's current origin as last pushed (healthy or not); nullopt
+  // before its first push.
+  std::optional<uint64_t> inbound_origin() const;
   void MarkInboundRepaired(uint64_t drops);
 
   size_t batch_budget() const;

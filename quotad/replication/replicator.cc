@@ -14,8 +14,9 @@
 namespace quotad {
 namespace {
 
-// A Push is merged in chunks of this many slots, so one batch never holds
-// many request-path shard locks at once.
+// A Push is merged in chunks of this many slots: each chunk is one durable
+// write, and the merge holds shard locks only around memory updates
+// (ReplicaMerger), never across the write.
 constexpr size_t kMergeChunkSlots = 256;
 
 }  // namespace
@@ -68,6 +69,8 @@ void Replicator::Stop() {
   {
     absl::MutexLock lock(&lifecycle_mu_);
     stopping_ = true;
+    // An anti-entropy call may wait up to its timeout: cut it short.
+    for (grpc::ClientContext* context : round_contexts_) context->TryCancel();
   }
   if (gossip_thread_.joinable()) gossip_thread_.join();
   if (anti_entropy_thread_.joinable()) anti_entropy_thread_.join();
@@ -242,10 +245,10 @@ void Replicator::SendPush(Peer& peer) {
                              std::unique_ptr<PushCall> done(raw);
                              // While a backlog remains, the next batch goes at
                              // once instead of waiting for the next tick.
-                             if (peer.link.Finish(done->batch, rpc::FromGrpcStatus(status),
-                                                  absl::Now())) {
-                               SendPush(peer);
-                             }
+                             const bool more = peer.link.Finish(
+                                 done->batch, rpc::FromGrpcStatus(status), absl::Now());
+                             done.reset();  // before Stop() can see this push end
+                             if (more) SendPush(peer);
                              absl::MutexLock lock(&lifecycle_mu_);
                              --pushes_in_flight_;
                            });

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "quotad/admission/admission_controller.h"
@@ -130,8 +131,8 @@ class Replicator final : public SlotChangeListener {
 
   // One anti-entropy round with peer `index` (0-based in options.peers),
   // bounded by `deadline`. A round compares per-range sketches, refines the
-  // differing ranges to hours, and pulls only those (range, hour) cells, in
-  // byte-bounded pages. It leaves out the origins whose changes arrive by
+  // differing ranges to hours, and pulls the differing ranges over the hours
+  // in which any of them differs, in byte-bounded pages. It leaves out the origins whose changes arrive by
   // push (this node's own slot, and each peer's current slot while its
   // pushes reach this node and it has dropped nothing for it); `full`
   // (start-up) leaves out only this node's own slot.
@@ -175,7 +176,16 @@ class Replicator final : public SlotChangeListener {
       grpc::ClientContext context;
       context.set_deadline(absl::ToChronoTime(
           std::min(deadline, absl::Now() + self->options_.anti_entropy_rpc_timeout)));
+      {
+        absl::MutexLock lock(&self->lifecycle_mu_);
+        if (self->stopping_) return absl::CancelledError("replication is stopping");
+        self->round_contexts_.insert(&context);
+      }
       absl::Status s = rpc::FromGrpcStatus((peer.stub.get()->*method)(&context, request, response));
+      {
+        absl::MutexLock lock(&self->lifecycle_mu_);
+        self->round_contexts_.erase(&context);
+      }
       if (s.ok() || !absl::IsDeadlineExceeded(s) || absl::Now() < deadline) {
         peer.link.RecordContact(s, absl::Now());
       }
@@ -241,6 +251,8 @@ class Replicator final : public SlotChangeListener {
 
   absl::Mutex lifecycle_mu_;
   bool stopping_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+  // Anti-entropy calls in progress (Stop cancels them).
+  absl::flat_hash_set<grpc::ClientContext*> round_contexts_ ABSL_GUARDED_BY(lifecycle_mu_);
   int pushes_in_flight_ ABSL_GUARDED_BY(lifecycle_mu_) = 0;
   std::thread gossip_thread_;
   std::thread anti_entropy_thread_;

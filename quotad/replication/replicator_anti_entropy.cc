@@ -177,13 +177,16 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
   // Origins whose changes reach this node by push are left out of the
   // comparison (under load they always differ by what is in flight); a full
   // round (start-up) leaves out only this node's own slot.
+  // The drop count first: a drop reported after this read is repaired by a
+  // later round. The peer's origin counts as repaired only if this round
+  // really compared it (it is not in `exclude`, whatever is reported
+  // meanwhile).
+  const uint64_t drops_before = peer.link.inbound_drops();
   const std::vector<uint64_t> exclude =
       full ? digests_.Separable({store_->origin()}) : PushedOrigins(now);
-  const std::optional<uint64_t> peer_origin =
-      peer.link.HealthyInboundOrigin(now, InboundFreshness());
+  const std::optional<uint64_t> peer_origin = peer.link.inbound_origin();
   const bool repairs_peer_origin =
       !peer_origin || std::find(exclude.begin(), exclude.end(), *peer_origin) == exclude.end();
-  const uint64_t drops_before = peer.link.inbound_drops();
   RoundCalls calls{this, peer, deadline};
 
   v1::DigestRequest digest_request = calls.Header<v1::DigestRequest>();
@@ -299,6 +302,7 @@ void Replicator::AntiEntropyLoop() {
       lifecycle_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.anti_entropy_interval);
       if (stopping_) return;
     }
+    store_->ReleaseIdleScans();  // a peer that gave up paging leaves a view behind
     const absl::Time deadline =
         absl::Now() + std::max(options_.anti_entropy_interval, options_.anti_entropy_round_timeout);
     for (size_t i = 0; i < peers_.size(); ++i) {

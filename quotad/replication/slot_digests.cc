@@ -49,8 +49,9 @@ uint64_t SlotDigests::Fingerprint(const SlotKey& key) {
 }
 
 void SlotDigests::AddToCell(Cell& cell, uint32_t hour, uint64_t contribution) {
+  if (hour < cell.hour) return;  // older than the ring holds: never compared
   if (cell.hour != hour) {
-    // The ring slot held an hour long past retention; start over.
+    // The ring slot held an hour long past; start over.
     cell.hour = hour;
     cell.sum = 0;
   }

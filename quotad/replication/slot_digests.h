@@ -14,7 +14,9 @@
 // under load those differ between replicas all the time, and pulling them
 // would repeat what push already carries. When the table is full, the origin
 // updated longest ago is forgotten for good (its slots still count in the
-// totals; it just cannot be left out any more). Thread-safe.
+// totals; it just cannot be left out any more). A ring cell keeps the newest
+// hour that maps to it: slots of an hour older than the cell's are ignored
+// (windows span fewer than kHours hours). Thread-safe.
 #ifndef QUOTAD_REPLICATION_SLOT_DIGESTS_H_
 #define QUOTAD_REPLICATION_SLOT_DIGESTS_H_
 
@@ -38,7 +40,7 @@ class SlotDigests {
   static constexpr int kRanges = 3 * 256;
   // Hours kept per range (a ring); windows must be shorter than this.
   static constexpr int kHours = 64;
-  // Origins whose sketches are also kept on their own (~600 KB each).
+  // Origins whose sketches are also kept on their own (768 KiB each).
   static constexpr size_t kMaxOrigins = 32;
 
   SlotDigests();

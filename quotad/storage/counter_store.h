@@ -131,6 +131,10 @@ class CounterStore {
       absl::string_view start_after, size_t max_keys,
       const std::function<bool(const SlotValue&)>& fn) = 0;
 
+  // Releases a ScanSlotRanges view nobody resumed within its age limit (it
+  // pins memtables and files). Cheap; call it periodically.
+  virtual void ReleaseIdleScans() {}
+
   // The origin slot id this process increments: new for every start of the
   // store (an "incarnation"), so a node can never under-count behind its
   // peers' copies of an earlier incarnation's slot (after a lost WAL tail,

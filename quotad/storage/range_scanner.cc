@@ -22,6 +22,14 @@ void RangeScanner::Reset() {
   last_key_.clear();
 }
 
+void RangeScanner::ReleaseIfIdle() {
+  absl::MutexLock lock(&mu_);
+  if (it_ != nullptr && absl::Now() - created_ >= kMaxViewAge) {
+    it_.reset();
+    last_key_.clear();
+  }
+}
+
 absl::StatusOr<CounterStore::ScanProgress> RangeScanner::Scan(
     absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
     absl::string_view start_after, size_t max_keys,

@@ -42,6 +42,8 @@ class RangeScanner {
 
   // Releases the cached view (its memtables and files).
   void Reset();
+  // The same when the view is older than kMaxViewAge (nobody can resume it).
+  void ReleaseIfIdle();
 
  private:
   rocksdb::DB* db_;

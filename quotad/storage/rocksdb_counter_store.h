@@ -81,6 +81,7 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
       absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
       absl::string_view start_after, size_t max_keys,
       const std::function<bool(const SlotValue&)>& fn) override;
+  void ReleaseIdleScans() override { scanner_->ReleaseIfIdle(); }
   uint64_t origin() const override { return origin_; }
 
   absl::StatusOr<std::optional<v1::ReplicatedRecord>> GetRecord(absl::string_view key) override;

@@ -75,6 +75,7 @@ class FaultInjectingStore final : public CounterStore {
     if (fail_reads_) return absl::UnavailableError("injected read failure");
     return inner_->ScanSlotRanges(prefixes, min_hour, max_hour, start_after, max_keys, fn);
   }
+  void ReleaseIdleScans() override { inner_->ReleaseIdleScans(); }
   uint64_t origin() const override { return inner_->origin(); }
 
  private:

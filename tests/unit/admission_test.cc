@@ -428,6 +428,15 @@ TEST_F(AdmissionTest, EvictedCountersAreReloadedFromTheStore) {
   EXPECT_EQ(Used(target), 5);
 }
 
+TEST_F(AdmissionTest, AClockSteppedForwardAndBackHidesNoCachedCharge) {
+  const auto req = Req("192.0.2.7");
+  ASSERT_TRUE(Acquire(req).allowed());
+  clock_.Advance(absl::Hours(50));
+  EXPECT_EQ(Used(req), 0);  // hidden while the clock is wrong
+  clock_.Advance(-absl::Hours(50));
+  EXPECT_EQ(Used(req), 1);
+}
+
 TEST_F(AdmissionTest, AnAcquireWhoseDeadlineHasPassedIsNotDecidedOrCharged) {
   const auto req = Req("192.0.2.7");
   absl::StatusOr<v1::AcquireResponse> result;

@@ -85,6 +85,14 @@ TEST(SlotDigestsTest, LeavingOutAnOriginSubtractsExactlyItsSlots) {
   EXPECT_EQ(a.ComputeHours(ranges, 100, 101, {9}), hb);
 }
 
+TEST(SlotDigestsTest, ASlotOlderThanItsRingCellIsIgnoredNotWrittenOverTheNewerHour) {
+  SlotDigests a, b;
+  a.Add(Key(1, 200, 7), 1);
+  b.Add(Key(1, 200, 7), 1);
+  a.Add(Key(1, 200 - SlotDigests::kHours, 7), 5);  // same ring cell, 64 h older
+  EXPECT_EQ(a.Compute(190, 200), b.Compute(190, 200));
+}
+
 TEST(SlotDigestsTest, TheStalestOriginIsForgottenWhenTheTableIsFull) {
   SlotDigests d;
   for (uint64_t o = 1; o <= SlotDigests::kMaxOrigins; ++o) {
