@@ -134,6 +134,17 @@ TEST_F(QuotaServiceTest, CallsPastTheInFlightBoundAreRefusedAtOnceAndChargeNothi
 }
 
 TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged) {
+  // The controller reads deadlines on its clock: a fake one, advanced past
+  // the call's deadline before the held write is released (the server's
+  // copy of a gRPC deadline can be a little later than the client's).
+  FakeClock clock(absl::Now());
+  AdmissionController admission(store_.get(), policy_.get(), hasher_.get(), &clock, nullptr,
+                                AdmissionOptions{"n1", "eu"});
+  QuotaServiceImpl service(&admission);
+  auto listener = StartListener(ListenerKind::kQuota, "127.0.0.1:0", {&service});
+  ASSERT_TRUE(listener.ok());
+  const std::string target = "127.0.0.1:" + std::to_string(listener->port);
+  client::QuotaClient client(client::MakeQuotaConnection({target, absl::Seconds(5)}));
   absl::Notification writing, release;
   std::atomic<int> commits{0};
   store_->SetBeforeCommit([&] {
@@ -144,18 +155,21 @@ TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged)
   });
   v1::AcquireRequest first;
   first.set_ip("192.0.2.1");
-  std::thread held([&] { EXPECT_TRUE(client_->Acquire(first).ok()); });
+  std::thread held([&] { EXPECT_TRUE(client.Acquire(first).ok()); });
   writing.WaitForNotification();
   // This call queues behind the held write and gives up after 200 ms.
-  client::QuotaClient impatient(
-      client::MakeQuotaConnection({target_, absl::Milliseconds(200)}));
+  client::QuotaClient impatient(client::MakeQuotaConnection({target, absl::Milliseconds(200)}));
   v1::AcquireRequest second;
   second.set_ip("192.0.2.2");
   EXPECT_EQ(impatient.Acquire(second).status().code(), absl::StatusCode::kDeadlineExceeded);
+  clock.Advance(absl::Seconds(10));
   release.Notify();
   held.join();
-  admission_->WaitForIdle();
-  EXPECT_EQ(client_->Check(second)->limits(0).used(), 0);
+  admission.WaitForIdle();
+  store_->SetBeforeCommit(nullptr);
+  EXPECT_EQ(client.Check(second)->limits(0).used(), 0);
+  EXPECT_EQ(client.Check(first)->limits(0).used(), 1);
+  listener->server->Shutdown();
 }
 
 }  // namespace
