@@ -266,6 +266,16 @@ void Replicator::GossipLoop() {
   }
 }
 
+v1::GossipStatusResponse Replicator::RecentStatus(absl::Duration max_age) const {
+  absl::MutexLock lock(&status_mu_);
+  const absl::Time now = absl::Now();
+  if (now - recent_status_at_ >= max_age) {
+    recent_status_ = Status();
+    recent_status_at_ = now;
+  }
+  return recent_status_;
+}
+
 v1::GossipStatusResponse Replicator::Status() const {
   v1::GossipStatusResponse out;
   out.set_node_id(options_.node_id);

@@ -109,6 +109,10 @@ class Replicator final : public SlotChangeListener {
   absl::StatusOr<v1::PullRangeResponse> HandlePullRange(const v1::PullRangeRequest& request);
   absl::StatusOr<v1::PullRecordsResponse> HandlePullRecords(const v1::PullRecordsRequest& request);
   v1::GossipStatusResponse Status() const;
+  // Status() computed at most once per `max_age`: a metrics scrape reads
+  // many gauges, and each Status() walks every peer's queue (up to 1M
+  // entries while a peer is down).
+  v1::GossipStatusResponse RecentStatus(absl::Duration max_age) const;
 
   // Writes a record stamped now and replicates it. `expires` =
   // InfiniteFuture for never. Errors: InvalidArgument (empty or oversized
@@ -248,6 +252,10 @@ class Replicator final : public SlotChangeListener {
   std::atomic<uint64_t> slots_applied_{0};
   std::atomic<uint64_t> records_applied_{0};
   std::atomic<uint64_t> rejected_records_{0};
+
+  mutable absl::Mutex status_mu_;
+  mutable v1::GossipStatusResponse recent_status_ ABSL_GUARDED_BY(status_mu_);
+  mutable absl::Time recent_status_at_ ABSL_GUARDED_BY(status_mu_) = absl::InfinitePast();
 
   absl::Mutex lifecycle_mu_;
   bool stopping_ ABSL_GUARDED_BY(lifecycle_mu_) = false;

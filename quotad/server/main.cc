@@ -288,7 +288,7 @@ int Run() {
                                                 double (*value)(const v1::PeerState&)) {
     metrics.AddGauge(name, help, [&replicator, value] {
       std::vector<Metrics::Sample> out;
-      const v1::GossipStatusResponse status = replicator.Status();
+      const v1::GossipStatusResponse status = replicator.RecentStatus(absl::Seconds(1));
       for (const auto& p : status.peers()) {
         out.push_back({{{"peer", p.node_id()}}, value(p)});
       }
@@ -312,7 +312,7 @@ int Run() {
   metrics.AddGauge("quotad_gossip_errors", "Failed exchanges with a peer since start, by gRPC code",
                    [&replicator] {
                      std::vector<Metrics::Sample> out;
-                     const v1::GossipStatusResponse status = replicator.Status();
+                     const v1::GossipStatusResponse status = replicator.RecentStatus(absl::Seconds(1));
                      for (const auto& p : status.peers()) {
                        for (const auto& [code, count] : p.errors_by_code()) {
                          out.push_back({{{"peer", p.node_id()}, {"code", code}},
@@ -322,7 +322,7 @@ int Run() {
                      return out;
                    });
   metrics.AddGauge("quotad_gossip_rejected", "Gossip input rejected since start, by reason", [&] {
-    const auto st = replicator.Status();
+    const auto st = replicator.RecentStatus(absl::Seconds(1));
     return std::vector<Metrics::Sample>{
         {{{"reason", "unknown_node"}}, static_cast<double>(st.rejected_unknown_node())},
         {{{"reason", "wrong_target"}}, static_cast<double>(st.rejected_wrong_target())},
