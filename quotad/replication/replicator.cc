@@ -155,16 +155,14 @@ absl::StatusOr<RemoteMergeResult> Replicator::ApplyInChunks(std::vector<SlotValu
 absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& request) {
   QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
   if (request.from_origin() == 0) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError("from_origin: required");
+    return Malformed(absl::InvalidArgumentError("from_origin: required"));
   }
   std::vector<SlotValue> slots;
   slots.reserve(static_cast<size_t>(request.slots_size()));
   for (int i = 0; i < request.slots_size(); ++i) {
     auto key = SlotKey::Decode(request.slots(i).key());
     if (!key) {
-      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-      return absl::InvalidArgumentError(absl::StrCat("slots[", i, "].key: malformed"));
+      return Malformed(absl::InvalidArgumentError(absl::StrCat("slots[", i, "].key: malformed")));
     }
     if (key->origin != request.from_origin()) {
       rejected_foreign_origin_.fetch_add(1, std::memory_order_relaxed);
@@ -175,8 +173,7 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
   }
   for (int i = 0; i < request.records_size(); ++i) {
     if (absl::Status s = ValidateRecord(request.records(i)); !s.ok()) {
-      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-      return absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message()));
+      return Malformed(absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message())));
     }
   }
   size_t rejected = 0;

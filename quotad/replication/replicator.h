@@ -198,6 +198,12 @@ class Replicator final : public SlotChangeListener {
   };
   HourWindow LiveWindow() const;
   absl::Status CheckSender(const std::string& from, const std::string& to) const;
+  // Counts a malformed request or response (Status().rejected_malformed) and
+  // returns `error`.
+  absl::Status Malformed(absl::Status error) {
+    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
+    return error;
+  }
   // Pulls every record page from the round's peer and merges them.
   absl::Status PullRecordsFrom(RoundCalls& calls);
   // Refines the differing ranges in `refine` to hours and pulls those.

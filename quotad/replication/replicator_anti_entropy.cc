@@ -62,32 +62,34 @@ Replicator::HourWindow Replicator::LiveWindow() const {
 
 namespace {
 
-// Checks a list of ranges: ascending, unique, each a valid range.
-bool ValidRanges(const google::protobuf::RepeatedField<uint32_t>& ranges) {
-  if (ranges.size() > SlotDigests::kRanges) return false;
-  for (int i = 0; i < ranges.size(); ++i) {
-    if (ranges[i] >= static_cast<uint32_t>(SlotDigests::kRanges)) return false;
-    if (i > 0 && ranges[i] <= ranges[i - 1]) return false;
+// What Digest and PullRange both check: the range list (ascending, unique,
+// each a valid range) and the number of origins to leave out.
+absl::Status CheckRangesAndExclusions(const google::protobuf::RepeatedField<uint32_t>& ranges,
+                                      int exclusions) {
+  if (exclusions > kMaxExcludedOrigins) {
+    return absl::InvalidArgumentError("exclude_origins: at most 64");
   }
-  return true;
+  for (int i = 0; i < ranges.size(); ++i) {
+    if (ranges[i] >= static_cast<uint32_t>(SlotDigests::kRanges) ||
+        (i > 0 && ranges[i] <= ranges[i - 1])) {
+      return absl::InvalidArgumentError("ranges: must ascend, each below 768");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequest& request) {
   QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
-  auto malformed = [this](const char* why) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError(why);
-  };
   if (request.to_hour() < request.from_hour() ||
       request.to_hour() - request.from_hour() >= SlotDigests::kHours) {
-    return malformed("to_hour: window must be 1..64 hours");
+    return Malformed(absl::InvalidArgumentError("to_hour: window must be 1..64 hours"));
   }
-  if (request.exclude_origins_size() > kMaxExcludedOrigins) {
-    return malformed("exclude_origins: at most 64");
+  if (absl::Status s = CheckRangesAndExclusions(request.ranges(), request.exclude_origins_size());
+      !s.ok()) {
+    return Malformed(s);
   }
-  if (!ValidRanges(request.ranges())) return malformed("ranges: must ascend, each below 768");
   const std::vector<uint64_t> excluded = digests_.Separable(
       std::vector<uint64_t>(request.exclude_origins().begin(), request.exclude_origins().end()));
   v1::DigestResponse response;
@@ -111,24 +113,27 @@ absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequ
 absl::StatusOr<v1::PullRangeResponse> Replicator::HandlePullRange(
     const v1::PullRangeRequest& request) {
   QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
-  auto malformed = [this](const char* why) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::InvalidArgumentError(why);
-  };
-  if (request.ranges_size() == 0 && request.range() >= static_cast<uint32_t>(SlotDigests::kRanges)) {
-    return malformed("range: out of bounds");
+  if (request.ranges_size() == 0 &&
+      request.range() >= static_cast<uint32_t>(SlotDigests::kRanges)) {
+    return Malformed(absl::InvalidArgumentError("range: out of bounds"));
   }
-  if (!ValidRanges(request.ranges())) return malformed("ranges: must ascend, each below 768");
-  if (request.to_hour() < request.from_hour()) return malformed("to_hour: before from_hour");
-  if (request.exclude_origins_size() > kMaxExcludedOrigins) {
-    return malformed("exclude_origins: at most 64");
+  if (absl::Status s = CheckRangesAndExclusions(request.ranges(), request.exclude_origins_size());
+      !s.ok()) {
+    return Malformed(s);
   }
-  if (request.hours_size() > SlotDigests::kHours) return malformed("hours: at most 64");
+  if (request.to_hour() < request.from_hour()) {
+    return Malformed(absl::InvalidArgumentError("to_hour: before from_hour"));
+  }
+  if (request.hours_size() > SlotDigests::kHours) {
+    return Malformed(absl::InvalidArgumentError("hours: at most 64"));
+  }
   std::vector<std::string> prefixes;
   if (request.ranges_size() == 0) {
     prefixes.push_back(SlotDigests::RangePrefix(static_cast<int>(request.range())));
   }
-  for (uint32_t r : request.ranges()) prefixes.push_back(SlotDigests::RangePrefix(static_cast<int>(r)));
+  for (uint32_t r : request.ranges()) {
+    prefixes.push_back(SlotDigests::RangePrefix(static_cast<int>(r)));
+  }
   const absl::flat_hash_set<uint32_t> hours(request.hours().begin(), request.hours().end());
   const absl::flat_hash_set<uint64_t> excluded(request.exclude_origins().begin(),
                                                request.exclude_origins().end());
@@ -176,11 +181,10 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
   const absl::Time now = absl::Now();
   // Origins whose changes reach this node by push are left out of the
   // comparison (under load they always differ by what is in flight); a full
-  // round (start-up) leaves out only this node's own slot.
-  // The drop count first: a drop reported after this read is repaired by a
-  // later round. The peer's origin counts as repaired only if this round
-  // really compared it (it is not in `exclude`, whatever is reported
-  // meanwhile).
+  // round (start-up) leaves out only this node's own slot. The drop count is
+  // read first: a drop reported later is repaired by a later round. The
+  // peer's origin counts as repaired only if this round really compared it
+  // (it is not in `exclude`, whatever is reported meanwhile).
   const uint64_t drops_before = peer.link.inbound_drops();
   const std::vector<uint64_t> exclude =
       full ? digests_.Separable({store_->origin()}) : PushedOrigins(now);
@@ -196,15 +200,13 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
   v1::DigestResponse remote;
   QUOTAD_RETURN_IF_ERROR(calls.Run(&v1::GossipService::Stub::Digest, digest_request, &remote));
   if (remote.range_digests_size() != SlotDigests::kRanges) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::DataLossError("digest response has the wrong number of ranges");
+    return Malformed(absl::DataLossError("digest response has the wrong number of ranges"));
   }
   const std::vector<uint64_t> applied(remote.excluded_origins().begin(),
                                       remote.excluded_origins().end());
   for (uint64_t o : applied) {
     if (std::find(exclude.begin(), exclude.end(), o) == exclude.end()) {
-      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-      return absl::DataLossError("digest response left out an origin not asked for");
+      return Malformed(absl::DataLossError("digest response left out an origin not asked for"));
     }
   }
   const std::vector<uint64_t> local = digests_.Compute(window.from, window.to, applied);
@@ -212,7 +214,9 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
   refine.clear_exclude_origins();
   for (uint64_t o : applied) refine.add_exclude_origins(o);
   for (int r = 0; r < SlotDigests::kRanges; ++r) {
-    if (local[static_cast<size_t>(r)] != remote.range_digests(r)) refine.add_ranges(static_cast<uint32_t>(r));
+    if (local[static_cast<size_t>(r)] != remote.range_digests(r)) {
+      refine.add_ranges(static_cast<uint32_t>(r));
+    }
   }
   if (refine.ranges_size() > 0) {
     QUOTAD_RETURN_IF_ERROR(PullDiffering(calls, window, refine));
@@ -236,10 +240,10 @@ absl::Status Replicator::PullDiffering(RoundCalls& calls, HourWindow window,
                                        refine.exclude_origins().end());
   const uint32_t hours = window.to - window.from + 1;
   if (static_cast<size_t>(remote.hour_digests_size()) != ranges.size() * hours) {
-    rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-    return absl::DataLossError("refined digest response has the wrong number of cells");
+    return Malformed(absl::DataLossError("refined digest response has the wrong number of cells"));
   }
-  const std::vector<uint64_t> local = digests_.ComputeHours(ranges, window.from, window.to, excluded);
+  const std::vector<uint64_t> local =
+      digests_.ComputeHours(ranges, window.from, window.to, excluded);
   v1::PullRangeRequest pull = calls.Header<v1::PullRangeRequest>();
   pull.set_from_hour(window.from);
   pull.set_to_hour(window.to);
@@ -276,8 +280,7 @@ absl::Status Replicator::PullPages(RoundCalls& calls, v1::PullRangeRequest pull)
       auto key = SlotKey::Decode(slot.key());
       if (!key || !ranges.contains(static_cast<uint32_t>(SlotDigests::RangeOf(key->id))) ||
           !hours.contains(key->hour) || excluded.contains(key->origin)) {
-        rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-        return absl::DataLossError("pulled slot outside the requested ranges");
+        return Malformed(absl::DataLossError("pulled slot outside the requested ranges"));
       }
       slots.push_back({*key, slot.value()});
     }
@@ -288,8 +291,7 @@ absl::Status Replicator::PullPages(RoundCalls& calls, v1::PullRangeRequest pull)
     }
     if (page.done()) return absl::OkStatus();
     if (page.resume_after() <= pull.start_after()) {
-      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-      return absl::DataLossError("pull page does not advance");
+      return Malformed(absl::DataLossError("pull page does not advance"));
     }
     pull.set_start_after(page.resume_after());
   }

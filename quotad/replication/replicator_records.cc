@@ -54,8 +54,7 @@ absl::Status Replicator::PullRecordsFrom(RoundCalls& calls) {
     if (page.done() || page.records_size() == 0) return absl::OkStatus();
     const std::string& last = page.records(page.records_size() - 1).key();
     if (last <= pull.start_after()) {
-      rejected_malformed_.fetch_add(1, std::memory_order_relaxed);
-      return absl::DataLossError("records page does not advance");
+      return Malformed(absl::DataLossError("records page does not advance"));
     }
     pull.set_start_after(last);
   }
