@@ -4,6 +4,19 @@
 
 namespace quotad {
 
+std::string EncodeCounterValue(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return out;
+}
+
+uint64_t DecodeCounterValue(const char* data, size_t size) {
+  if (size != 8) return 0;
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(data[i]);
+  return v;
+}
+
 void AppendBigEndian32(std::string* out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
 }

@@ -65,6 +65,11 @@ std::optional<DecodedCounterKey> DecodeCounterKey(absl::string_view key);
 // Hour stored at byte offset 17 of a counter key (no other validation).
 uint32_t CounterKeyHour(absl::string_view key);
 
+// Counter values: uint64 little-endian (the add-merge operator's operands
+// and results). Anything but 8 bytes decodes as 0 (never fails).
+std::string EncodeCounterValue(uint64_t v);
+uint64_t DecodeCounterValue(const char* data, size_t size);
+
 void AppendBigEndian32(std::string* out, uint32_t v);
 void AppendBigEndian64(std::string* out, uint64_t v);
 uint32_t ReadBigEndian32(const char* p);

@@ -5,16 +5,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace quotad {
-namespace {
-
-uint64_t DecodeFixed64LE(const rocksdb::Slice& s) {
-  if (s.size() != 8) return 0;
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-
-}  // namespace
 
 void RangeScanner::Reset() {
   absl::MutexLock lock(&mu_);
@@ -77,7 +67,7 @@ absl::StatusOr<CounterStore::ScanProgress> RangeScanner::Scan(
     progress.last_key.assign(key.data(), key.size());
     auto slot = SlotKey::Decode(absl::string_view(key.data(), key.size()));
     if (slot && slot->hour >= min_hour && slot->hour <= max_hour) {
-      stopped = !fn(SlotValue{*slot, DecodeFixed64LE(it_->value())});
+      stopped = !fn(SlotValue{*slot, DecodeCounterValue(it_->value().data(), it_->value().size())});
     }
     if (!stopped && visited < max_keys) it_->Next();
   }

@@ -8,12 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
+#include "quotad/storage/rocksdb_callbacks.h"
 #include "rocksdb/cache.h"
-#include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
-#include "rocksdb/merge_operator.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -36,112 +35,6 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   return absl::UnavailableError(msg);
 }
-
-uint64_t DecodeFixed64LE(const rocksdb::Slice& s) {
-  if (s.size() != 8) return 0;
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-
-std::string EncodeFixed64LE(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
-
-// uint64 add; malformed operands count as 0 (never throws, never fails).
-class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
- public:
-  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* new_value, rocksdb::Logger*) const override {
-    const uint64_t base = existing ? DecodeFixed64LE(*existing) : 0;
-    *new_value = EncodeFixed64LE(base + DecodeFixed64LE(value));
-    return true;
-  }
-  const char* Name() const override { return "quotad.UInt64Add"; }
-};
-
-// Drops counter buckets older than the retention window.
-class CounterRetentionFilter final : public rocksdb::CompactionFilter {
- public:
-  CounterRetentionFilter(Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention)
-      : clock_(clock), retention_(std::move(retention)) {}
-  Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&,
-                    std::string*, std::string*) const override {
-    if (key.size() != kCounterKeySize) return Decision::kKeep;
-    const int64_t oldest = int64_t{HourOf(clock_->Now())} - retention_->load() + 1;
-    return int64_t{CounterKeyHour(absl::string_view(key.data(), key.size()))} < oldest
-               ? Decision::kRemove
-               : Decision::kKeep;
-  }
-  const char* Name() const override { return "quotad.CounterRetentionFilter"; }
-
- private:
-  Clock* clock_;
-  std::shared_ptr<std::atomic<int64_t>> retention_;
-};
-
-// Drops idempotency records whose expiry has passed.
-class IdempotencyExpiryFilter final : public rocksdb::CompactionFilter {
- public:
-  explicit IdempotencyExpiryFilter(Clock* clock) : clock_(clock) {}
-  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
-                    std::string*, std::string*) const override {
-    if (type != ValueType::kValue || value.size() < 8) return Decision::kKeep;
-    const int64_t expiry = static_cast<int64_t>(ReadBigEndian64(value.data()));
-    return expiry < absl::ToUnixMicros(clock_->Now()) ? Decision::kRemove : Decision::kKeep;
-  }
-  const char* Name() const override { return "quotad.IdempotencyExpiryFilter"; }
-
- private:
-  Clock* clock_;
-};
-
-// Drops tombstones and expired records once they are older than the
-// tombstone TTL (every peer has long seen them by then).
-class RecordExpiryFilter final : public rocksdb::CompactionFilter {
- public:
-  RecordExpiryFilter(Clock* clock, absl::Duration ttl) : clock_(clock), ttl_(ttl) {}
-  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
-                    std::string*, std::string*) const override {
-    if (type != ValueType::kValue) return Decision::kKeep;
-    v1::ReplicatedRecord record;
-    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      return Decision::kKeep;
-    }
-    const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - ttl_);
-    const int64_t written_us = static_cast<int64_t>(record.hlc() >> 16) * 1000;
-    const bool old_tombstone = record.deleted() && written_us < cutoff_us;
-    const bool long_expired =
-        record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us;
-    return old_tombstone || long_expired ? Decision::kRemove : Decision::kKeep;
-  }
-  const char* Name() const override { return "quotad.RecordExpiryFilter"; }
-
- private:
-  Clock* clock_;
-  absl::Duration ttl_;
-};
-
-// Drops audit entries older than the retention (key = time first).
-class AuditRetentionFilter final : public rocksdb::CompactionFilter {
- public:
-  AuditRetentionFilter(Clock* clock, absl::Duration retention)
-      : clock_(clock), retention_(retention) {}
-  Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&, std::string*,
-                    std::string*) const override {
-    if (key.size() < 8) return Decision::kKeep;
-    const int64_t written = static_cast<int64_t>(ReadBigEndian64(key.data()));
-    return written < absl::ToUnixMicros(clock_->Now() - retention_) ? Decision::kRemove
-                                                                     : Decision::kKeep;
-  }
-  const char* Name() const override { return "quotad.AuditRetentionFilter"; }
-
- private:
-  Clock* clock_;
-  absl::Duration retention_;
-};
 
 }  // namespace
 
@@ -182,7 +75,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   db_options.allow_concurrent_memtable_write = false;
 
   rocksdb::ColumnFamilyOptions counters;
-  counters.merge_operator = std::make_shared<UInt64AddOperator>();
+  counters.merge_operator = NewUInt64AddOperator();
   counters.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(CounterId::kEncodedSize));
   counters.memtable_prefix_bloom_size_ratio = 0.05;
   // One hash bucket per counter, holding that counter's few (hour, origin,
@@ -194,7 +87,7 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   counters.compression = rocksdb::kLZ4Compression;
   counters.bottommost_compression = rocksdb::kZSTD;
   store->filters_.push_back(
-      std::make_unique<CounterRetentionFilter>(deletion_clock, store->retention_hours_));
+      NewCounterRetentionFilter(deletion_clock, store->retention_hours_));
   counters.compaction_filter = store->filters_.back().get();
 
   rocksdb::ColumnFamilyOptions idempotency;
@@ -205,19 +98,19 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   idempotency.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
   idempotency.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 20));
   idempotency.compression = rocksdb::kLZ4Compression;
-  store->filters_.push_back(std::make_unique<IdempotencyExpiryFilter>(deletion_clock));
+  store->filters_.push_back(NewIdempotencyExpiryFilter(deletion_clock));
   idempotency.compaction_filter = store->filters_.back().get();
 
   rocksdb::ColumnFamilyOptions records;
   records.table_factory = make_table(true);
   store->filters_.push_back(
-      std::make_unique<RecordExpiryFilter>(deletion_clock, options.tombstone_ttl));
+      NewRecordExpiryFilter(deletion_clock, options.tombstone_ttl));
   records.compaction_filter = store->filters_.back().get();
 
   rocksdb::ColumnFamilyOptions audit;
   audit.table_factory = make_table(true);
   store->filters_.push_back(
-      std::make_unique<AuditRetentionFilter>(deletion_clock, options.audit_retention));
+      NewAuditRetentionFilter(deletion_clock, options.audit_retention));
   audit.compaction_filter = store->filters_.back().get();
   store->audit_retention_ = options.audit_retention;
 
@@ -299,7 +192,7 @@ absl::Status RocksDbCounterStore::VisitCounter(const CounterId& id, uint32_t min
         std::memcmp(key.data(), lower.data(), CounterId::kEncodedSize) != 0) {
       break;
     }
-    visit(key, DecodeFixed64LE(it->value()));
+    visit(key, DecodeCounterValue(it->value().data(), it->value().size()));
   }
   return FromRocks(it->status(), "read counters");
 }
@@ -341,7 +234,7 @@ absl::Status RocksDbCounterStore::CommitMany(absl::Span<const CounterDelta> delt
   for (const CounterDelta& d : deltas) {
     key = EncodeCounterKey(d.id, d.hour, origin_, d.kind);
     QUOTAD_RETURN_IF_ERROR(
-        FromRocks(batch.Merge(counters_cf_, key, EncodeFixed64LE(d.amount)), "batch merge"));
+        FromRocks(batch.Merge(counters_cf_, key, EncodeCounterValue(d.amount)), "batch merge"));
   }
   std::string value;
   for (const IdempotencyPut& put : idempotency) {
@@ -384,7 +277,7 @@ absl::StatusOr<std::vector<uint64_t>> RocksDbCounterStore::GetSlots(
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     QUOTAD_RETURN_IF_ERROR(FromRocks(statuses[i], "read slots"));
-    if (keys[i].hour >= oldest) out[i] = DecodeFixed64LE(values[i]);
+    if (keys[i].hour >= oldest) out[i] = DecodeCounterValue(values[i].data(), values[i].size());
   }
   return out;
 }
@@ -393,7 +286,7 @@ absl::Status RocksDbCounterStore::PutSlots(absl::Span<const SlotValue> slots) {
   rocksdb::WriteBatch batch;
   for (const SlotValue& s : slots) {
     QUOTAD_RETURN_IF_ERROR(
-        FromRocks(batch.Put(counters_cf_, s.key.Encode(), EncodeFixed64LE(s.value)), "batch put"));
+        FromRocks(batch.Put(counters_cf_, s.key.Encode(), EncodeCounterValue(s.value)), "batch put"));
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
@@ -423,7 +316,7 @@ absl::StatusOr<size_t> RocksDbCounterStore::ScanSlots(
     auto slot = SlotKey::Decode(absl::string_view(key.data(), key.size()));
     if (!slot || slot->hour < min_hour || slot->hour > max_hour) continue;
     ++visited;
-    if (!fn(SlotValue{*slot, DecodeFixed64LE(it->value())})) break;
+    if (!fn(SlotValue{*slot, DecodeCounterValue(it->value().data(), it->value().size())})) break;
   }
   QUOTAD_RETURN_IF_ERROR(FromRocks(it->status(), "scan slots"));
   return visited;

@@ -1,0 +1,130 @@
+#include "quotad/storage/rocksdb_callbacks.h"
+
+#include <string>
+
+#include "quotad/common/time_buckets.h"
+#include "quotad/storage/keys.h"
+#include "quotad/v1/gossip.pb.h"
+
+namespace quotad {
+namespace {
+
+// uint64 add; malformed operands count as 0 (never throws, never fails).
+class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    const uint64_t base = existing ? DecodeCounterValue(existing->data(), existing->size()) : 0;
+    *new_value = EncodeCounterValue(base + DecodeCounterValue(value.data(), value.size()));
+    return true;
+  }
+  const char* Name() const override { return "quotad.UInt64Add"; }
+};
+
+// Drops counter buckets older than the retention window.
+class CounterRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  CounterRetentionFilter(Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention)
+      : clock_(clock), retention_(std::move(retention)) {}
+  Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&,
+                    std::string*, std::string*) const override {
+    if (key.size() != kCounterKeySize) return Decision::kKeep;
+    const int64_t oldest = int64_t{HourOf(clock_->Now())} - retention_->load() + 1;
+    return int64_t{CounterKeyHour(absl::string_view(key.data(), key.size()))} < oldest
+               ? Decision::kRemove
+               : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.CounterRetentionFilter"; }
+
+ private:
+  Clock* clock_;
+  std::shared_ptr<std::atomic<int64_t>> retention_;
+};
+
+// Drops idempotency records whose expiry has passed.
+class IdempotencyExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit IdempotencyExpiryFilter(Clock* clock) : clock_(clock) {}
+  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
+                    std::string*, std::string*) const override {
+    if (type != ValueType::kValue || value.size() < 8) return Decision::kKeep;
+    const int64_t expiry = static_cast<int64_t>(ReadBigEndian64(value.data()));
+    return expiry < absl::ToUnixMicros(clock_->Now()) ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.IdempotencyExpiryFilter"; }
+
+ private:
+  Clock* clock_;
+};
+
+// Drops tombstones and expired records once they are older than the
+// tombstone TTL (every peer has long seen them by then).
+class RecordExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  RecordExpiryFilter(Clock* clock, absl::Duration ttl) : clock_(clock), ttl_(ttl) {}
+  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
+                    std::string*, std::string*) const override {
+    if (type != ValueType::kValue) return Decision::kKeep;
+    v1::ReplicatedRecord record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return Decision::kKeep;
+    }
+    const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - ttl_);
+    const int64_t written_us = static_cast<int64_t>(record.hlc() >> 16) * 1000;
+    const bool old_tombstone = record.deleted() && written_us < cutoff_us;
+    const bool long_expired =
+        record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us;
+    return old_tombstone || long_expired ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.RecordExpiryFilter"; }
+
+ private:
+  Clock* clock_;
+  absl::Duration ttl_;
+};
+
+// Drops audit entries older than the retention (key = time first).
+class AuditRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  AuditRetentionFilter(Clock* clock, absl::Duration retention)
+      : clock_(clock), retention_(retention) {}
+  Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&, std::string*,
+                    std::string*) const override {
+    if (key.size() < 8) return Decision::kKeep;
+    const int64_t written = static_cast<int64_t>(ReadBigEndian64(key.data()));
+    return written < absl::ToUnixMicros(clock_->Now() - retention_) ? Decision::kRemove
+                                                                     : Decision::kKeep;
+  }
+  const char* Name() const override { return "quotad.AuditRetentionFilter"; }
+
+ private:
+  Clock* clock_;
+  absl::Duration retention_;
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator() {
+  return std::make_shared<UInt64AddOperator>();
+}
+
+std::unique_ptr<rocksdb::CompactionFilter> NewCounterRetentionFilter(
+    Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention_hours) {
+  return std::make_unique<CounterRetentionFilter>(clock, std::move(retention_hours));
+}
+
+std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clock) {
+  return std::make_unique<IdempotencyExpiryFilter>(clock);
+}
+
+std::unique_ptr<rocksdb::CompactionFilter> NewRecordExpiryFilter(Clock* clock,
+                                                                 absl::Duration tombstone_ttl) {
+  return std::make_unique<RecordExpiryFilter>(clock, tombstone_ttl);
+}
+
+std::unique_ptr<rocksdb::CompactionFilter> NewAuditRetentionFilter(Clock* clock,
+                                                                   absl::Duration retention) {
+  return std::make_unique<AuditRetentionFilter>(clock, retention);
+}
+
+}  // namespace quotad

@@ -1,0 +1,33 @@
+// The RocksDB callbacks quotad installs: the uint64-add merge operator of
+// the counters column family and the compaction filters that drop data by
+// age (counter buckets past the retention, expired idempotency records,
+// old tombstones and long-expired records, old audit entries). Each filter
+// reads time from the Clock it is given (the store passes its
+// DeletionWatermark). None throws or fails: malformed input is kept (filters)
+// or counts as 0 (merge).
+#ifndef QUOTAD_STORAGE_ROCKSDB_CALLBACKS_H_
+#define QUOTAD_STORAGE_ROCKSDB_CALLBACKS_H_
+
+#include <atomic>
+#include <memory>
+
+#include "absl/time/time.h"
+#include "quotad/common/clock.h"
+#include "rocksdb/compaction_filter.h"
+#include "rocksdb/merge_operator.h"
+
+namespace quotad {
+
+std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator();
+// `retention_hours` may change while the filter is installed.
+std::unique_ptr<rocksdb::CompactionFilter> NewCounterRetentionFilter(
+    Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention_hours);
+std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clock);
+std::unique_ptr<rocksdb::CompactionFilter> NewRecordExpiryFilter(Clock* clock,
+                                                                 absl::Duration tombstone_ttl);
+std::unique_ptr<rocksdb::CompactionFilter> NewAuditRetentionFilter(Clock* clock,
+                                                                   absl::Duration retention);
+
+}  // namespace quotad
+
+#endif  // QUOTAD_STORAGE_ROCKSDB_CALLBACKS_H_
