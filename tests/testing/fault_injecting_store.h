@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+
+#include "absl/synchronization/notification.h"
 
 #include "quotad/storage/counter_store.h"
 
@@ -21,6 +24,17 @@ class FaultInjectingStore final : public CounterStore {
   void SetBeforePutSlots(std::function<absl::Status()> hook) { before_put_slots_ = std::move(hook); }
   // Runs before every CommitMany (it may block: a group commit held open).
   void SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
+  // Holds the first CommitMany from now on open: notifies `writing` when it
+  // starts, then waits for `release`; later commits pass without touching
+  // them. The notifications must outlive that first commit.
+  void HoldFirstCommit(absl::Notification* writing, absl::Notification* release) {
+    auto first = std::make_shared<std::atomic<bool>>(true);
+    SetBeforeCommit([first, writing, release] {
+      if (!first->exchange(false)) return;
+      writing->Notify();
+      release->WaitForNotification();
+    });
+  }
   int commits() const { return commits_; }
 
   absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,

@@ -466,13 +466,7 @@ TEST_F(AdmissionTest, ChargesWaitingPastTheirDeadlineOrPastTheQueueBoundAreNotCh
   options.max_commit_queue = 2;
   MakeController(options);
   absl::Notification writing, release;
-  std::atomic<int> calls{0};
-  store_->SetBeforeCommit([&] {
-    if (calls.fetch_add(1) == 0) {
-      writing.Notify();
-      release.WaitForNotification();
-    }
-  });
+  store_->HoldFirstCommit(&writing, &release);
   // The first Acquire becomes the writer and is held inside its write.
   std::thread writer([&] { EXPECT_TRUE(Acquire(Req("10.0.0.1")).allowed()); });
   writing.WaitForNotification();

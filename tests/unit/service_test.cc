@@ -2,7 +2,6 @@
 // reach the caller as the contract says.
 #include "quotad/service/quota_service.h"
 
-#include <atomic>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -37,7 +36,6 @@ class QuotaServiceTest : public ::testing::Test {
     ASSERT_TRUE(listener.ok()) << listener.status();
     server_ = std::move(listener->server);
     const int port = listener->port;
-    target_ = "127.0.0.1:" + std::to_string(port);
     client_ = std::make_unique<client::QuotaClient>(client::MakeQuotaConnection(
         {"127.0.0.1:" + std::to_string(port), absl::Seconds(5)}));
   }
@@ -52,7 +50,6 @@ class QuotaServiceTest : public ::testing::Test {
   std::unique_ptr<QuotaServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<client::QuotaClient> client_;
-  std::string target_;
 };
 
 TEST_F(QuotaServiceTest, AcquireCheckRefundRoundTrip) {
@@ -105,17 +102,28 @@ TEST_F(QuotaServiceTest, StorageFailureIsUnavailableOverTheWire) {
   EXPECT_EQ(client_->Check(req)->limits(0).used(), 0);
 }
 
+// `service` on a quota listener of its own (built as in production) and a
+// client for it; the listener shuts down with it.
+struct OwnListener {
+  explicit OwnListener(grpc::Service* service)
+      : listener(StartListener(ListenerKind::kQuota, "127.0.0.1:0", {service})),
+        target("127.0.0.1:" + std::to_string(listener.ok() ? listener->port : 0)),
+        client(client::MakeQuotaConnection({target, absl::Seconds(5)})) {}
+  ~OwnListener() {
+    if (listener.ok()) listener->server->Shutdown();
+  }
+  absl::StatusOr<Listener> listener;
+  std::string target;
+  client::QuotaClient client;
+};
+
 TEST_F(QuotaServiceTest, CallsPastTheInFlightBoundAreRefusedAtOnceAndChargeNothing) {
   QuotaServiceImpl bounded(admission_.get(), nullptr, nullptr, /*max_inflight_calls=*/1);
-  auto listener = StartListener(ListenerKind::kQuota, "127.0.0.1:0", {&bounded});
-  ASSERT_TRUE(listener.ok());
-  client::QuotaClient client(client::MakeQuotaConnection(
-      {"127.0.0.1:" + std::to_string(listener->port), absl::Seconds(5)}));
+  OwnListener own(&bounded);
+  ASSERT_TRUE(own.listener.ok());
+  client::QuotaClient& client = own.client;
   absl::Notification writing, release;
-  store_->SetBeforeCommit([&] {
-    writing.Notify();
-    release.WaitForNotification();
-  });
+  store_->HoldFirstCommit(&writing, &release);
   v1::AcquireRequest first;
   first.set_ip("192.0.2.1");
   std::thread held([&] { EXPECT_TRUE(client.Acquire(first).ok()); });
@@ -127,10 +135,8 @@ TEST_F(QuotaServiceTest, CallsPastTheInFlightBoundAreRefusedAtOnceAndChargeNothi
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("overloaded"));
   release.Notify();
   held.join();
-  store_->SetBeforeCommit(nullptr);
   EXPECT_EQ(client.Check(second)->limits(0).used(), 0);
   EXPECT_EQ(client.Check(first)->limits(0).used(), 1);
-  listener->server->Shutdown();
 }
 
 TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged) {
@@ -141,24 +147,18 @@ TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged)
   AdmissionController admission(store_.get(), policy_.get(), hasher_.get(), &clock, nullptr,
                                 AdmissionOptions{"n1", "eu"});
   QuotaServiceImpl service(&admission);
-  auto listener = StartListener(ListenerKind::kQuota, "127.0.0.1:0", {&service});
-  ASSERT_TRUE(listener.ok());
-  const std::string target = "127.0.0.1:" + std::to_string(listener->port);
-  client::QuotaClient client(client::MakeQuotaConnection({target, absl::Seconds(5)}));
+  OwnListener own(&service);
+  ASSERT_TRUE(own.listener.ok());
+  client::QuotaClient& client = own.client;
   absl::Notification writing, release;
-  std::atomic<int> commits{0};
-  store_->SetBeforeCommit([&] {
-    if (commits.fetch_add(1) == 0) {
-      writing.Notify();
-      release.WaitForNotification();
-    }
-  });
+  store_->HoldFirstCommit(&writing, &release);
   v1::AcquireRequest first;
   first.set_ip("192.0.2.1");
   std::thread held([&] { EXPECT_TRUE(client.Acquire(first).ok()); });
   writing.WaitForNotification();
   // This call queues behind the held write and gives up after 200 ms.
-  client::QuotaClient impatient(client::MakeQuotaConnection({target, absl::Milliseconds(200)}));
+  client::QuotaClient impatient(
+      client::MakeQuotaConnection({own.target, absl::Milliseconds(200)}));
   v1::AcquireRequest second;
   second.set_ip("192.0.2.2");
   EXPECT_EQ(impatient.Acquire(second).status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -166,10 +166,8 @@ TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged)
   release.Notify();
   held.join();
   admission.WaitForIdle();
-  store_->SetBeforeCommit(nullptr);
   EXPECT_EQ(client.Check(second)->limits(0).used(), 0);
   EXPECT_EQ(client.Check(first)->limits(0).used(), 1);
-  listener->server->Shutdown();
 }
 
 }  // namespace
