@@ -304,7 +304,9 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
         absl::IsResourceExhausted(written)) {
       return written;
     }
-    QUOTAD_LOG(WARNING) << "commit failed: " << written;
+    // A storage fault is logged once, by the store (StorageRecovery); one
+    // line per refused call would flood the log for as long as it lasts.
+    QUOTAD_LOG(DEBUG) << "commit failed: " << written;
     return AsUnavailable(written);
   }
   if (listener_ != nullptr) {

@@ -385,6 +385,13 @@ int Run() {
   if (auto s = WritePortFile(absl::GetFlag(FLAGS_admin_port_file), admin_port); !s.ok()) {
     return Fail(absl::StrCat("--admin_port_file: ", s.message()));
   }
+  // Health follows the disk: NOT_SERVING from a failed write until the store
+  // has healed itself (RocksDbCounterStore, StorageRecovery).
+  std::vector<grpc::HealthCheckServiceInterface*> health = {server->GetHealthCheckService()};
+  if (peer_server != nullptr) health.push_back(peer_server->GetHealthCheckService());
+  (*store)->SetHealthListener([health](bool serving) {
+    for (auto* h : health) h->SetServingStatus(serving);
+  });
   // The main port file last: when it exists, everything is serving.
   if (auto s = WritePortFile(absl::GetFlag(FLAGS_port_file), port); !s.ok()) {
     return Fail(absl::StrCat("--port_file: ", s.message()));
@@ -406,6 +413,7 @@ int Run() {
     QUOTAD_LOG(INFO) << "signal " << sig << ": draining";
     break;
   }
+  (*store)->SetHealthListener(nullptr);
   server->GetHealthCheckService()->Shutdown();
   admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (peer_server != nullptr) {

@@ -1,13 +1,36 @@
 #include "quotad/storage/rocksdb_callbacks.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <string>
 
+#include "quotad/common/logging.h"
 #include "quotad/common/time_buckets.h"
 #include "quotad/storage/keys.h"
 #include "quotad/v1/gossip.pb.h"
 
 namespace quotad {
 namespace {
+
+// Forwards RocksDB's log lines to quotad's log (see NewRocksDbLogger).
+class RocksDbLogger final : public rocksdb::Logger {
+ public:
+  explicit RocksDbLogger(rocksdb::InfoLogLevel level) : rocksdb::Logger(level) {}
+
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof(line), format, ap);
+    if (level >= rocksdb::InfoLogLevel::WARN_LEVEL) {
+      QUOTAD_LOG(WARNING) << "rocksdb: " << line;
+    } else {
+      QUOTAD_LOG(DEBUG) << "rocksdb: " << line;
+    }
+  }
+};
 
 // uint64 add; malformed operands count as 0 (never throws, never fails).
 class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
@@ -103,6 +126,12 @@ class AuditRetentionFilter final : public rocksdb::CompactionFilter {
 };
 
 }  // namespace
+
+std::shared_ptr<rocksdb::Logger> NewRocksDbLogger() {
+  return std::make_shared<RocksDbLogger>(LogLevelEnabled(LogLevel::kDebug)
+                                             ? rocksdb::InfoLogLevel::INFO_LEVEL
+                                             : rocksdb::InfoLogLevel::WARN_LEVEL);
+}
 
 std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator() {
   return std::make_shared<UInt64AddOperator>();

@@ -1,4 +1,5 @@
-// The RocksDB callbacks quotad installs: the uint64-add merge operator of
+// The RocksDB callbacks quotad installs: RocksDB's log routed into quotad's
+// log (NewRocksDbLogger), the uint64-add merge operator of
 // the counters column family and the compaction filters that drop data by
 // age (counter buckets past the retention, expired idempotency records,
 // old tombstones and long-expired records, old audit entries). Each filter
@@ -14,9 +15,17 @@
 #include "absl/time/time.h"
 #include "quotad/common/clock.h"
 #include "rocksdb/compaction_filter.h"
+#include "rocksdb/env.h"
 #include "rocksdb/merge_operator.h"
 
 namespace quotad {
+
+// RocksDB's own log lines go to quotad's log (stderr), not to a LOG file in
+// the data dir: a LOG file on a full disk makes Debian's RocksDB assert on
+// its next line. Its errors and warnings become WARNING lines (prefixed
+// "rocksdb:"); its info lines DEBUG lines, formatted only when debug logging
+// was on when the logger was made.
+std::shared_ptr<rocksdb::Logger> NewRocksDbLogger();
 
 std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator();
 // `retention_hours` may change while the filter is installed.

@@ -8,22 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
-#include "quotad/storage/rocksdb_callbacks.h"
-#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
-#include "rocksdb/memtablerep.h"
-#include "rocksdb/slice_transform.h"
-#include "rocksdb/table.h"
+#include "rocksdb/env.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/write_batch.h"
 
 namespace quotad {
 namespace {
 
-constexpr char kCountersCf[] = "counters";
-constexpr char kIdempotencyCf[] = "idempotency";
-constexpr char kRecordsCf[] = "records";
-constexpr char kAuditCf[] = "audit";
 constexpr char kOriginKey[] = "origin";
 constexpr char kNodeIdKey[] = "node_id";
 
@@ -36,100 +28,99 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   return absl::UnavailableError(msg);
 }
 
+// Whether the disk under `dir` takes writes again: 1 MiB written, synced
+// and removed through the file system RocksDB writes through.
+absl::Status ProbeDisk(rocksdb::FileSystem* fs, const std::string& dir) {
+  const std::string path = dir + "/RECOVERY_PROBE";
+  const rocksdb::IOOptions io;
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  rocksdb::IOStatus s = fs->NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr);
+  if (s.ok()) {
+    const std::string chunk(64 << 10, '\0');
+    for (int i = 0; i < 16 && s.ok(); ++i) s = file->Append(chunk, io, nullptr);
+    if (s.ok()) s = file->Fsync(io, nullptr);
+    rocksdb::IOStatus closed = file->Close(io, nullptr);
+    if (s.ok()) s = closed;
+    closed.PermitUncheckedError();
+  }
+  fs->DeleteFile(path, io, nullptr).PermitUncheckedError();
+  return FromRocks(s, "probe write");
+}
+
+absl::string_view BackgroundWork(rocksdb::BackgroundErrorReason reason) {
+  switch (reason) {
+    case rocksdb::BackgroundErrorReason::kFlush:
+    case rocksdb::BackgroundErrorReason::kFlushNoWAL:
+      return "background flush";
+    case rocksdb::BackgroundErrorReason::kCompaction:
+      return "background compaction";
+    case rocksdb::BackgroundErrorReason::kWriteCallback:
+    case rocksdb::BackgroundErrorReason::kMemTable:
+      return "write";
+    default:
+      return "manifest write";
+  }
+}
+
+// Hands every background error to StorageRecovery and turns RocksDB's own
+// recovery off: its Resume() writes again through a WAL writer that failed,
+// which Debian's build of RocksDB asserts on (seen on a full tmpfs).
+class FailureListener final : public rocksdb::EventListener {
+ public:
+  explicit FailureListener(std::shared_ptr<StorageRecovery> recovery)
+      : recovery_(std::move(recovery)) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    recovery_->ReportFailure(FromRocks(*error, "rocksdb"), BackgroundWork(reason));
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status error,
+                            bool* auto_recovery) override {
+    error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+
+ private:
+  const std::shared_ptr<StorageRecovery> recovery_;
+};
+
+void InstallFailureListener(rocksdb::DBOptions* options,
+                            std::shared_ptr<StorageRecovery> recovery) {
+  options->max_bgerror_resume_count = 0;
+  options->listeners.push_back(std::make_shared<FailureListener>(std::move(recovery)));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
     const RocksDbOptions& options) {
   std::unique_ptr<RocksDbCounterStore> store(new RocksDbCounterStore());
+  store->path_ = options.path;
   store->clock_ = options.clock;
   store->deletion_clock_ = std::make_unique<DeletionWatermark>(options.clock, options.elapsed_clock);
-  Clock* const deletion_clock = store->deletion_clock_.get();
   store->sync_writes_ = options.sync_writes;
   store->retention_hours_ = std::make_shared<std::atomic<int64_t>>(options.retention_hours);
-
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto make_table = [&](bool whole_key) {
-    rocksdb::BlockBasedTableOptions table;
-    table.block_cache = cache;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    table.whole_key_filtering = whole_key;
-    // Filters and indexes live with the table readers, not in the block
-    // cache: with them in a 64 MiB cache, a miss on a new client re-read and
-    // re-checksummed multi-MiB filter blocks (seen at 10M clients). They cost
-    // ~1.3 bytes per key of memory.
-    table.cache_index_and_filter_blocks = false;
-    table.optimize_filters_for_memory = true;
-    return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
-  };
-
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 3;
-  db_options.max_total_wal_size = 256 << 20;
-  // quotad group-commits its own writes (one writer at a time), so
-  // concurrent memtable inserts buy nothing; turning them off allows the
-  // hash-indexed memtables below, whose inserts are O(1) instead of a
-  // cache-missing skiplist search (the top RocksDB cost in profiles).
-  db_options.allow_concurrent_memtable_write = false;
-
-  rocksdb::ColumnFamilyOptions counters;
-  counters.merge_operator = NewUInt64AddOperator();
-  counters.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(CounterId::kEncodedSize));
-  counters.memtable_prefix_bloom_size_ratio = 0.05;
-  // One hash bucket per counter, holding that counter's few (hour, origin,
-  // kind) entries in a short sorted list. Measured against the hash-skiplist
-  // rep: -10% CPU per admitted call (Debian builds RocksDB with assertions,
-  // so every skiplist insert also runs a full Contains() search).
-  counters.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 20));
-  counters.table_factory = make_table(false);
-  counters.compression = rocksdb::kLZ4Compression;
-  counters.bottommost_compression = rocksdb::kZSTD;
-  store->filters_.push_back(
-      NewCounterRetentionFilter(deletion_clock, store->retention_hours_));
-  counters.compaction_filter = store->filters_.back().get();
-
-  rocksdb::ColumnFamilyOptions idempotency;
-  idempotency.table_factory = make_table(true);
-  idempotency.memtable_whole_key_filtering = true;
-  idempotency.memtable_prefix_bloom_size_ratio = 0.05;
-  // Point lookups only: a hash-linked-list memtable keyed by the whole key.
-  idempotency.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
-  idempotency.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 20));
-  idempotency.compression = rocksdb::kLZ4Compression;
-  store->filters_.push_back(NewIdempotencyExpiryFilter(deletion_clock));
-  idempotency.compaction_filter = store->filters_.back().get();
-
-  rocksdb::ColumnFamilyOptions records;
-  records.table_factory = make_table(true);
-  store->filters_.push_back(
-      NewRecordExpiryFilter(deletion_clock, options.tombstone_ttl));
-  records.compaction_filter = store->filters_.back().get();
-
-  rocksdb::ColumnFamilyOptions audit;
-  audit.table_factory = make_table(true);
-  store->filters_.push_back(
-      NewAuditRetentionFilter(deletion_clock, options.audit_retention));
-  audit.compaction_filter = store->filters_.back().get();
   store->audit_retention_ = options.audit_retention;
+  store->layout_ =
+      MakeRocksDbLayout(options, store->deletion_clock_.get(), store->retention_hours_);
+  store->file_system_ = options.file_system;
+  if (store->file_system_ != nullptr) {
+    store->env_ = rocksdb::NewCompositeEnv(store->file_system_);
+    store->layout_.db.env = store->env_.get();
+  } else {
+    store->file_system_ = rocksdb::FileSystem::Default();
+  }
+  RocksDbCounterStore* raw = store.get();
+  store->recovery_ = std::make_shared<StorageRecovery>([raw] { return raw->Heal(); },
+                                                       options.recovery_retry);
+  InstallFailureListener(&store->layout_.db, store->recovery_);
+  {
+    std::unique_lock lock(store->db_mu_);
+    QUOTAD_RETURN_IF_ERROR(store->OpenDb());
+  }
+  QUOTAD_ASSIGN_OR_RETURN(store->origin_, store->StartIncarnation(options.node_id));
+  return store;
+}
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {kCountersCf, counters},
-      {kIdempotencyCf, idempotency},
-      {kRecordsCf, records},
-      {kAuditCf, audit}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &handles, &store->db_);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open data dir ", options.path));
-  store->default_cf_ = handles[0];
-  store->counters_cf_ = handles[1];
-  store->idempotency_cf_ = handles[2];
-  store->records_cf_ = handles[3];
-  store->audit_cf_ = handles[4];
-  store->scanner_ = std::make_unique<RangeScanner>(store->db_, store->counters_cf_);
-
+absl::StatusOr<uint64_t> RocksDbCounterStore::StartIncarnation(const std::string& node_id) {
   // A fresh origin slot for this incarnation; earlier incarnations' slots
   // stay in the data and keep counting.
   uint64_t origin = 0;
@@ -139,37 +130,106 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
     }
   }
   std::string previous;
-  const bool existed =
-      store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kOriginKey, &previous).ok();
+  const bool existed = db_->Get(rocksdb::ReadOptions(), default_cf_, kOriginKey, &previous).ok();
   std::string stored_node;
-  if (store->db_->Get(rocksdb::ReadOptions(), store->default_cf_, kNodeIdKey, &stored_node).ok() &&
-      stored_node != options.node_id) {
+  if (db_->Get(rocksdb::ReadOptions(), default_cf_, kNodeIdKey, &stored_node).ok() &&
+      stored_node != node_id) {
     QUOTAD_LOG(WARNING) << "data dir was last served by node '" << stored_node << "', now '"
-                        << options.node_id << "'";
+                        << node_id << "'";
   }
   std::string encoded;
   AppendBigEndian64(&encoded, origin);
   rocksdb::WriteBatch batch;
-  batch.Put(store->default_cf_, kOriginKey, encoded);
-  batch.Put(store->default_cf_, kNodeIdKey, options.node_id);
+  batch.Put(default_cf_, kOriginKey, encoded);
+  batch.Put(default_cf_, kNodeIdKey, node_id);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  if (auto ws = store->db_->Write(wo, &batch); !ws.ok()) return FromRocks(ws, "write origin");
-  store->origin_ = origin;
-  QUOTAD_LOG(INFO) << (existed ? "reopened" : "created") << " data dir " << options.path
+  if (auto ws = db_->Write(wo, &batch); !ws.ok()) return FromRocks(ws, "write origin");
+  QUOTAD_LOG(INFO) << (existed ? "reopened" : "created") << " data dir " << path_
                    << ": origin slot " << std::hex << origin << std::dec;
-  return store;
+  return origin;
 }
 
-RocksDbCounterStore::~RocksDbCounterStore() {
+absl::Status RocksDbCounterStore::OpenDb() {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(layout_.db, path_, layout_.column_families, &handles, &db_);
+  if (!s.ok()) {
+    db_ = nullptr;
+    return FromRocks(s, absl::StrCat("cannot open data dir ", path_));
+  }
+  default_cf_ = handles[kDefaultFamily];
+  counters_cf_ = handles[kCountersFamily];
+  idempotency_cf_ = handles[kIdempotencyFamily];
+  records_cf_ = handles[kRecordsFamily];
+  audit_cf_ = handles[kAuditFamily];
+  scanner_ = std::make_unique<RangeScanner>(db_, counters_cf_);
+  return absl::OkStatus();
+}
+
+void RocksDbCounterStore::CloseDb(bool sync_wal) {
   if (db_ == nullptr) return;
   scanner_.reset();
-  if (auto s = db_->SyncWAL(); !s.ok()) QUOTAD_LOG(WARNING) << "SyncWAL at close: " << s.ToString();
+  // Never after a failed write: RocksDB must not touch a WAL writer that
+  // failed (Debian's build asserts on it).
+  if (sync_wal) {
+    if (auto s = db_->SyncWAL(); !s.ok()) QUOTAD_LOG(WARNING) << "SyncWAL at close: " << s.ToString();
+  }
   for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
     if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
   }
-  if (auto s = db_->Close(); !s.ok()) QUOTAD_LOG(WARNING) << "close: " << s.ToString();
+  // After a fault the failed WAL writer reports its error again here.
+  if (auto s = db_->Close(); !s.ok() && sync_wal) QUOTAD_LOG(WARNING) << "close: " << s.ToString();
   delete db_;
+  db_ = nullptr;
+}
+
+RocksDbCounterStore::~RocksDbCounterStore() {
+  if (recovery_ == nullptr) return;
+  recovery_->Stop();  // no heal races the close
+  CloseDb(recovery_->healthy());
+}
+
+absl::Status RocksDbCounterStore::Heal() {
+  // Reopen only when the disk takes writes again; until then the old
+  // database keeps serving reads.
+  QUOTAD_RETURN_IF_ERROR(ProbeDisk(file_system_.get(), path_));
+  reopening_.store(true);
+  std::unique_lock lock(db_mu_);
+  CloseDb(/*sync_wal=*/false);
+  // Replays the WAL: every acknowledged write is in it; a write torn by
+  // the fault was never acknowledged and point-in-time recovery drops it.
+  absl::Status opened = OpenDb();
+  reopening_.store(false);
+  return opened;
+}
+
+absl::StatusOr<RocksDbCounterStore::Access> RocksDbCounterStore::Enter() const {
+  if (reopening_.load(std::memory_order_relaxed)) {
+    return absl::UnavailableError("storage is being reopened after a fault");
+  }
+  Access access(db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("storage is closed after a fault");
+  return access;
+}
+
+absl::Status RocksDbCounterStore::EnterForWrite(Access* access) const {
+  if (!recovery_->healthy()) {
+    return absl::UnavailableError("storage refused a write and has not recovered yet");
+  }
+  QUOTAD_ASSIGN_OR_RETURN(*access, Enter());
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbCounterStore::Written(const rocksdb::Status& s, absl::string_view what) {
+  absl::Status status = FromRocks(s, what);
+  if (!s.ok() && !s.IsInvalidArgument()) recovery_->ReportFailure(status, what);
+  return status;
+}
+
+bool RocksDbCounterStore::healthy() const { return recovery_->healthy(); }
+
+void RocksDbCounterStore::SetHealthListener(std::function<void(bool healthy)> listener) {
+  recovery_->SetListener(std::move(listener));
 }
 
 uint32_t RocksDbCounterStore::OldestLiveHour() const {
@@ -180,6 +240,7 @@ uint32_t RocksDbCounterStore::OldestLiveHour() const {
 template <typename Visit>
 absl::Status RocksDbCounterStore::VisitCounter(const CounterId& id, uint32_t min_hour,
                                                const Visit& visit) {
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   min_hour = std::max(min_hour, OldestLiveHour());
   std::string lower = id.Encode();
   AppendBigEndian32(&lower, min_hour);
@@ -244,13 +305,16 @@ absl::Status RocksDbCounterStore::CommitMany(absl::Span<const CounterDelta> delt
     const rocksdb::Slice k(reinterpret_cast<const char*>(put.key.data()), put.key.size());
     QUOTAD_RETURN_IF_ERROR(FromRocks(batch.Put(idempotency_cf_, k, value), "batch put"));
   }
+  Access access;
+  QUOTAD_RETURN_IF_ERROR(EnterForWrite(&access));
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  return FromRocks(db_->Write(wo, &batch), "commit");
+  return Written(db_->Write(wo, &batch), "commit");
 }
 
 absl::StatusOr<std::optional<std::string>> RocksDbCounterStore::GetIdempotency(
     const IdentityHash& key, absl::Time now) {
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   std::string value;
   const rocksdb::Slice k(reinterpret_cast<const char*>(key.data()), key.size());
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), idempotency_cf_, k, &value);
@@ -268,6 +332,7 @@ absl::StatusOr<std::vector<uint64_t>> RocksDbCounterStore::GetSlots(
   encoded.reserve(keys.size());
   for (const SlotKey& k : keys) encoded.push_back(k.Encode());
   std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), counters_cf_);
   std::vector<std::string> values;
   std::vector<rocksdb::Status> statuses =
@@ -288,14 +353,17 @@ absl::Status RocksDbCounterStore::PutSlots(absl::Span<const SlotValue> slots) {
     QUOTAD_RETURN_IF_ERROR(
         FromRocks(batch.Put(counters_cf_, s.key.Encode(), EncodeCounterValue(s.value)), "batch put"));
   }
+  Access access;
+  QUOTAD_RETURN_IF_ERROR(EnterForWrite(&access));
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  return FromRocks(db_->Write(wo, &batch), "put slots");
+  return Written(db_->Write(wo, &batch), "put slots");
 }
 
 absl::StatusOr<size_t> RocksDbCounterStore::ScanSlots(
     absl::string_view prefix, uint32_t min_hour, uint32_t max_hour, absl::string_view start_after,
     size_t limit, const std::function<bool(const SlotValue&)>& fn) {
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   min_hour = std::max(min_hour, OldestLiveHour());
   rocksdb::ReadOptions ro;
   ro.total_order_seek = true;  // prefixes shorter than the extractor's
@@ -326,12 +394,18 @@ absl::StatusOr<CounterStore::ScanProgress> RocksDbCounterStore::ScanSlotRanges(
     absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
     absl::string_view start_after, size_t max_keys,
     const std::function<bool(const SlotValue&)>& fn) {
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   return scanner_->Scan(prefixes, std::max(min_hour, OldestLiveHour()), max_hour, start_after,
                         max_keys, fn);
 }
 
+void RocksDbCounterStore::ReleaseIdleScans() {
+  if (auto access = Enter(); access.ok()) scanner_->ReleaseIfIdle();
+}
+
 absl::StatusOr<std::optional<v1::ReplicatedRecord>> RocksDbCounterStore::GetRecord(
     absl::string_view key) {
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), records_cf_, rocksdb::Slice(key.data(), key.size()), &value);
@@ -343,14 +417,17 @@ absl::StatusOr<std::optional<v1::ReplicatedRecord>> RocksDbCounterStore::GetReco
 }
 
 absl::Status RocksDbCounterStore::PutRecord(const v1::ReplicatedRecord& record) {
+  Access access;
+  QUOTAD_RETURN_IF_ERROR(EnterForWrite(&access));
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  return FromRocks(db_->Put(wo, records_cf_, record.key(), record.SerializeAsString()),
-                   "write record");
+  return Written(db_->Put(wo, records_cf_, record.key(), record.SerializeAsString()),
+                 "write record");
 }
 
 absl::Status RocksDbCounterStore::ScanRecords(
     absl::string_view prefix, const std::function<bool(const v1::ReplicatedRecord&)>& fn) {
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
   const rocksdb::Slice start(prefix.data(), prefix.size());
   for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
@@ -367,14 +444,17 @@ absl::Status RocksDbCounterStore::AppendAudit(const v1::AuditEntry& entry) {
       entry.time().seconds() * 1000000 + entry.time().nanos() / 1000;
   AppendBigEndian64(&key, static_cast<uint64_t>(micros));
   AppendBigEndian32(&key, audit_seq_.fetch_add(1));
+  Access access;
+  QUOTAD_RETURN_IF_ERROR(EnterForWrite(&access));
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  return FromRocks(db_->Put(wo, audit_cf_, key, entry.SerializeAsString()), "write audit");
+  return Written(db_->Put(wo, audit_cf_, key, entry.SerializeAsString()), "write audit");
 }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> RocksDbCounterStore::ListAudit(size_t limit) {
   std::vector<v1::AuditEntry> out;
   const int64_t cutoff = absl::ToUnixMicros(clock_->Now() - audit_retention_);
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_cf_));
   for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
     if (it->key().size() < 8 || static_cast<int64_t>(ReadBigEndian64(it->key().data())) < cutoff) {
@@ -390,6 +470,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> RocksDbCounterStore::ListAudit(size_
 }
 
 uint64_t RocksDbCounterStore::IntProperty(const std::string& name) const {
+  auto access = Enter();
+  if (!access.ok()) return 0;
   uint64_t total = 0;
   for (auto* cf : {default_cf_, counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
     uint64_t value = 0;
@@ -401,6 +483,7 @@ uint64_t RocksDbCounterStore::IntProperty(const std::string& name) const {
 absl::Status RocksDbCounterStore::CompactAll() {
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
   for (auto* cf : {counters_cf_, idempotency_cf_, records_cf_, audit_cf_}) {
     QUOTAD_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr), "compact"));
   }

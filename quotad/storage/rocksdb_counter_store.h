@@ -1,22 +1,27 @@
-// CounterStore and RecordStore on one embedded RocksDB.
+// CounterStore, RecordStore and AuditStore on one embedded RocksDB (column
+// families and their options: rocksdb_layout.h).
 //
-// Column families by access pattern (one shared block cache):
-//   counters     merge-heavy; uint64-add merge operator; 17-byte prefix
-//                extractor + bloom; a compaction filter drops buckets older
-//                than the retention.
-//   idempotency  point lookups; a compaction filter drops expired records.
-//   records      replicated last-writer-wins records; a compaction filter
-//                drops tombstones and expired records after tombstone_ttl.
-//   audit        admin audit log, key = [time µs:8 BE][seq:4 BE]; a compaction
-//                filter drops entries older than audit_retention.
-//   default      metadata (origin slot id, node id).
 // Writes go to the WAL before Commit returns; with sync_writes the WAL is
 // fsynced too (group commit amortises it across concurrent writers).
+//
+// Storage faults (disk full, I/O errors): the first write or background job
+// that fails makes the store unhealthy (StorageRecovery): from then on every
+// write returns UNAVAILABLE at once without reaching RocksDB, reads keep
+// working, and the health listener hears `false`. Every recovery_retry the
+// store probes the disk (1 MiB written and synced through the same file
+// system); once the probe succeeds it closes and reopens the database,
+// which replays the WAL (every acknowledged write is in it; a write torn by
+// the fault was refused, and point-in-time recovery drops it), and reports
+// healthy again. While it reopens, reads and writes return UNAVAILABLE.
+// The origin slot stays the same across such a reopen (nothing acknowledged
+// is lost, so this incarnation's slot values never go back).
 #ifndef QUOTAD_STORAGE_ROCKSDB_COUNTER_STORE_H_
 #define QUOTAD_STORAGE_ROCKSDB_COUNTER_STORE_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +30,8 @@
 #include "quotad/storage/counter_store.h"
 #include "quotad/storage/range_scanner.h"
 #include "quotad/storage/record_store.h"
+#include "quotad/storage/rocksdb_layout.h"
+#include "quotad/storage/storage_recovery.h"
 
 namespace rocksdb {
 class DB;
@@ -33,22 +40,6 @@ class CompactionFilter;
 }  // namespace rocksdb
 
 namespace quotad {
-
-struct RocksDbOptions {
-  std::string path;
-  std::string node_id;
-  bool sync_writes = false;
-  int64_t retention_hours = 48;
-  size_t block_cache_bytes = 64 << 20;
-  // How long tombstones and expired records are kept before compaction may
-  // drop them (long enough for every peer to have seen the delete).
-  absl::Duration tombstone_ttl = absl::Hours(24 * 7);
-  absl::Duration audit_retention = absl::Hours(24 * 90);
-  Clock* clock = RealClock::Real();  // not owned
-  // Monotonic time that bounds how fast deletion for age may advance (see
-  // DeletionWatermark); tests drive it. Not owned.
-  Clock* elapsed_clock = SteadyClock::Steady();
-};
 
 class RocksDbCounterStore final : public CounterStore, public RecordStore, public AuditStore {
  public:
@@ -81,7 +72,7 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
       absl::Span<const std::string> prefixes, uint32_t min_hour, uint32_t max_hour,
       absl::string_view start_after, size_t max_keys,
       const std::function<bool(const SlotValue&)>& fn) override;
-  void ReleaseIdleScans() override { scanner_->ReleaseIfIdle(); }
+  void ReleaseIdleScans() override;
   uint64_t origin() const override { return origin_; }
 
   absl::StatusOr<std::optional<v1::ReplicatedRecord>> GetRecord(absl::string_view key) override;
@@ -91,6 +82,11 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
 
   absl::Status AppendAudit(const v1::AuditEntry& entry) override;
   absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(size_t limit) override;
+
+  // Whether writes are accepted (see the storage faults above). The
+  // listener is called at once and on every change; null to stop.
+  bool healthy() const;
+  void SetHealthListener(std::function<void(bool healthy)> listener);
 
   // Changes the retention used by readers and the compaction filter.
   void SetRetentionHours(int64_t hours) { retention_hours_->store(hours); }
@@ -102,12 +98,32 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   // Forces a full compaction (tests and operators: reclaims expired data).
   absl::Status CompactAll();
 
-  // Raw RocksDB access for tests and tools. Not owned.
+  // Raw RocksDB access for tests and tools. Not owned; not valid across a
+  // recovery reopen.
   rocksdb::DB* db() const { return db_; }
   rocksdb::ColumnFamilyHandle* counters_cf() const { return counters_cf_; }
 
  private:
   RocksDbCounterStore() = default;
+
+  // One operation's hold on the open database (shared; a reopen is exclusive).
+  using Access = std::shared_lock<std::shared_mutex>;
+
+  // Writes this incarnation's fresh origin slot and the node id.
+  absl::StatusOr<uint64_t> StartIncarnation(const std::string& node_id);
+  // Open and close the database with layout_; the caller holds db_mu_
+  // exclusively (or owns the store alone).
+  absl::Status OpenDb();
+  void CloseDb(bool sync_wal);
+  // StorageRecovery's heal: probe the disk, then reopen.
+  absl::Status Heal();
+  // UNAVAILABLE while the database is being reopened or is closed.
+  absl::StatusOr<Access> Enter() const;
+  // The same, and UNAVAILABLE while the store is unhealthy.
+  absl::Status EnterForWrite(Access* access) const;
+  // A write's outcome; a failure (other than a bad argument) is reported to
+  // recovery_.
+  absl::Status Written(const rocksdb::Status& s, absl::string_view what);
 
   uint32_t OldestLiveHour() const;
   // Calls visit(key, value) for each live slot of `id` from `min_hour`, from
@@ -121,6 +137,13 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   std::unique_ptr<DeletionWatermark> deletion_clock_;
   bool sync_writes_ = false;
   uint64_t origin_ = 0;
+  std::string path_;
+  RocksDbLayout layout_;
+  std::shared_ptr<rocksdb::FileSystem> file_system_;  // what RocksDB writes through
+  std::unique_ptr<rocksdb::Env> env_;  // over an injected file system; outlives db_
+  std::shared_ptr<StorageRecovery> recovery_;  // shared with the RocksDB listener
+  mutable std::shared_mutex db_mu_;
+  std::atomic<bool> reopening_{false};  // new operations fail fast during a reopen
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* counters_cf_ = nullptr;
@@ -129,7 +152,6 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   rocksdb::ColumnFamilyHandle* audit_cf_ = nullptr;
   absl::Duration audit_retention_;
   std::atomic<uint32_t> audit_seq_{0};
-  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;
   std::unique_ptr<RangeScanner> scanner_;  // before the DB closes
 };
 

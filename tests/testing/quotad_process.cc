@@ -109,20 +109,24 @@ absl::Status QuotadProcess::Start(absl::Duration timeout) {
   if (port_ == 0) return absl::DeadlineExceededError("quotad did not write its port file");
   absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(admin_port_file)), &admin_port_);
   absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(peer_port_file)), &peer_port_);
-  auto channel = grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
-  auto health = grpc::health::v1::Health::NewStub(channel);
   while (absl::Now() < deadline) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-    grpc::health::v1::HealthCheckRequest req;
-    grpc::health::v1::HealthCheckResponse resp;
-    if (health->Check(&ctx, req, &resp).ok() &&
-        resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-      return absl::OkStatus();
-    }
+    if (auto serving = Health(); serving.ok() && *serving) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return absl::DeadlineExceededError("quotad never reported SERVING");
+}
+
+absl::StatusOr<bool> QuotadProcess::Health() const {
+  auto channel = grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  if (grpc::Status s = health->Check(&ctx, req, &resp); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat("health check: ", s.error_message()));
+  }
+  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
 void QuotadProcess::Signal(int sig) {

@@ -28,6 +28,9 @@ class QuotadProcess {
   // (or 128+signal).
   int StopWith(int sig, absl::Duration timeout = absl::Seconds(20));
   void Signal(int sig);
+  // One call to the quota listener's health service: SERVING or not;
+  // errors when it does not answer.
+  absl::StatusOr<bool> Health() const;
   bool Running();
 
   int port() const { return port_; }

@@ -7,6 +7,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "quotad/storage/rocksdb_counter_store.h"
+#include "tests/testing/await.h"
+#include "tests/testing/fault_fs.h"
 #include "tests/testing/fault_injecting_store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -75,6 +77,8 @@ class AdmissionTest : public ::testing::Test {
     options.path = dir_.Sub("db");
     options.node_id = "n1";
     options.clock = &clock_;
+    options.file_system = disk_;
+    options.recovery_retry = absl::Milliseconds(5);
     rocks_ = std::move(RocksDbCounterStore::Open(options).value());
     store_ = std::make_unique<FaultInjectingStore>(rocks_.get());
     SetPolicy(kPolicy);
@@ -113,6 +117,8 @@ class AdmissionTest : public ::testing::Test {
 
   TempDir dir_;
   FakeClock clock_;
+  std::shared_ptr<testing::FaultInjectingFileSystem> disk_ =
+      std::make_shared<testing::FaultInjectingFileSystem>();
   std::unique_ptr<RocksDbCounterStore> rocks_;
   std::unique_ptr<FaultInjectingStore> store_;
   std::unique_ptr<PolicyHolder> policy_;
@@ -435,6 +441,22 @@ TEST_F(AdmissionTest, AClockSteppedForwardAndBackHidesNoCachedCharge) {
   EXPECT_EQ(Used(req), 0);  // hidden while the clock is wrong
   clock_.Advance(-absl::Hours(50));
   EXPECT_EQ(Used(req), 1);
+}
+
+TEST_F(AdmissionTest, AcquiresWhileTheDiskIsFullAreUnavailableChargeNothingAndRecover) {
+  const auto req = Req("192.0.2.7");
+  ASSERT_TRUE(Acquire(req).allowed());
+  disk_->SetFault(testing::DiskFault::kNoSpace);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(admission_->Acquire(req).status().code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(Used(req), 1);  // nothing charged, and Check still answers
+  disk_->SetFault(testing::DiskFault::kNone);
+  ASSERT_TRUE(testing::AwaitTrue("the store heals", absl::Seconds(10), [&] {
+                return rocks_->healthy();
+              }).ok());
+  ASSERT_TRUE(Acquire(req).allowed());
+  EXPECT_EQ(Used(req), 2);
 }
 
 TEST_F(AdmissionTest, AnAcquireWhoseDeadlineHasPassedIsNotDecidedOrCharged) {

@@ -1,7 +1,11 @@
 #include "quotad/storage/rocksdb_counter_store.h"
 
+#include <atomic>
+
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "tests/testing/await.h"
+#include "tests/testing/fault_fs.h"
 #include "tests/testing/temp_dir.h"
 
 namespace quotad {
@@ -13,12 +17,15 @@ class RocksDbCounterStoreTest : public ::testing::Test {
  protected:
   RocksDbCounterStoreTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {}
 
-  std::unique_ptr<RocksDbCounterStore> Open() {
+  std::unique_ptr<RocksDbCounterStore> Open(
+      std::shared_ptr<testing::FaultInjectingFileSystem> fs = nullptr) {
     RocksDbOptions options;
     options.path = dir_.Sub("db");
     options.node_id = "n1";
     options.clock = &clock_;
     options.elapsed_clock = &clock_;  // the fake clock models real time passing
+    options.file_system = fs;
+    options.recovery_retry = absl::Milliseconds(5);
     auto store = RocksDbCounterStore::Open(options);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
@@ -197,6 +204,61 @@ TEST_F(RocksDbCounterStoreTest, ScanSlotRangesVisitsOnlyTheRangesAskedAndResumes
   ASSERT_TRUE(progress.ok());
   EXPECT_FALSE(progress->exhausted);
   EXPECT_EQ(progress->last_key, seen[0].key.Encode());
+}
+
+TEST_F(RocksDbCounterStoreTest, AFullDiskRefusesWritesKeepsReadsAndTheStoreHealsByReopening) {
+  auto fs = std::make_shared<testing::FaultInjectingFileSystem>();
+  auto store = Open(fs);
+  std::atomic<int> told_down{0};
+  std::atomic<int> told_up{0};
+  store->SetHealthListener([&](bool ok) { ++(ok ? told_up : told_down); });
+  const uint32_t h = HourOf(clock_.Now());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 2}}, nullptr).ok());
+
+  fs->SetFault(testing::DiskFault::kNoSpace);
+  const absl::Status refused = store->Commit({{Id(1), h, CountKind::kCharged, 5}}, nullptr);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_FALSE(store->healthy());
+  EXPECT_EQ(told_down.load(), 1);
+  // Later writes fail at once, without reaching RocksDB; reads still work.
+  const int refused_by_disk = fs->refused();
+  EXPECT_EQ(store->PutSlots({{SlotKey{Id(2), h, 7, CountKind::kCharged}, 1}}).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->PutRecord(v1::ReplicatedRecord()).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fs->refused(), refused_by_disk);
+  EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 2}}));
+
+  fs->SetFault(testing::DiskFault::kNone);
+  ASSERT_TRUE(testing::AwaitTrue("the store heals", absl::Seconds(10), [&] {
+                return store->healthy();
+              }).ok());
+  EXPECT_EQ(told_up.load(), 2);  // at SetHealthListener and after healing
+  // The acknowledged charge survived the reopen; the refused one is absent.
+  EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 2}}));
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 1}}, nullptr).ok());
+  EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 3}}));
+}
+
+TEST_F(RocksDbCounterStoreTest, AFailedBackgroundFlushAlsoStopsWritesUntilHealed) {
+  auto fs = std::make_shared<testing::FaultInjectingFileSystem>();
+  auto store = Open(fs);
+  const uint32_t h = HourOf(clock_.Now());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 4}}, nullptr).ok());
+  fs->SetFault(testing::DiskFault::kIoError);
+  // The flush writes a table file: the I/O error reaches the store through
+  // RocksDB's background-error listener, not through a write of ours.
+  EXPECT_FALSE(store->db()->Flush(rocksdb::FlushOptions(), store->counters_cf()).ok());
+  ASSERT_TRUE(testing::AwaitTrue("the store notices", absl::Seconds(10), [&] {
+                return !store->healthy();
+              }).ok());
+  EXPECT_EQ(store->Commit({{Id(1), h, CountKind::kCharged, 1}}, nullptr).code(),
+            absl::StatusCode::kUnavailable);
+  fs->SetFault(testing::DiskFault::kNone);
+  ASSERT_TRUE(testing::AwaitTrue("the store heals", absl::Seconds(10), [&] {
+                return store->healthy();
+              }).ok());
+  ASSERT_TRUE(store->Commit({{Id(1), h, CountKind::kCharged, 1}}, nullptr).ok());
+  EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 5}}));
 }
 
 TEST_F(RocksDbCounterStoreTest, IdempotencyRecordsExpire) {
