@@ -1,5 +1,7 @@
 #include "quotad/storage/range_scanner.h"
 
+#include "quotad/storage/rocksdb_status.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -72,7 +74,7 @@ absl::StatusOr<CounterStore::ScanProgress> RangeScanner::Scan(
     if (!stopped && visited < max_keys) it_->Next();
   }
   if (!it_->status().ok()) {
-    absl::Status s = absl::UnavailableError(absl::StrCat("scan slots: ", it_->status().ToString()));
+    absl::Status s = FromRocks(it_->status(), "scan slots");
     it_.reset();
     return s;
   }
