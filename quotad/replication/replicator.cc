@@ -22,7 +22,6 @@ constexpr size_t kMergeChunkSlots = 256;
 }  // namespace
 
 struct PushCall {
-  grpc::ClientContext context;
   PushBatch batch;
   v1::PushResponse response;
 };
@@ -37,18 +36,14 @@ Replicator::Replicator(AdmissionController* admission, CounterStore* store,
       clock_(clock),
       options_(std::move(options)),
       hlc_(clock) {
+  PeerTransport* transport = options_.transport;
+  if (transport == nullptr) {
+    own_transport_ = NewGrpcPeerTransport();
+    transport = own_transport_.get();
+  }
   for (const PeerConfig& config : options_.peers) {
     auto peer = std::make_unique<Peer>(config, options_.max_pending_slots);
-    grpc::ChannelArguments args;
-    // Reconnect quickly after a partition heals.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    // Pages are bounded far below this; the limit is explicit on both ends.
-    args.SetMaxReceiveMessageSize(kPeerMaxMessageBytes);
-    args.SetMaxSendMessageSize(kPeerMaxMessageBytes);
-    peer->stub = v1::GossipService::NewStub(
-        grpc::CreateCustomChannel(config.address, grpc::InsecureChannelCredentials(), args));
+    peer->channel = transport->Connect(config);
     peers_.push_back(std::move(peer));
   }
   admission_->SetChangeListener(this);
@@ -69,9 +64,9 @@ void Replicator::Stop() {
   {
     absl::MutexLock lock(&lifecycle_mu_);
     stopping_ = true;
-    // An anti-entropy call may wait up to its timeout: cut it short.
-    for (grpc::ClientContext* context : round_contexts_) context->TryCancel();
   }
+  // An anti-entropy call may wait up to its timeout: cut it short.
+  for (auto& peer : peers_) peer->channel->Shutdown();
   if (gossip_thread_.joinable()) gossip_thread_.join();
   if (anti_entropy_thread_.joinable()) anti_entropy_thread_.join();
   absl::MutexLock lock(&lifecycle_mu_);
@@ -235,20 +230,18 @@ void Replicator::SendPush(Peer& peer) {
   }
   auto call = std::make_unique<PushCall>();
   call->batch = std::move(*batch);
-  call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
   PushCall* raw = call.release();
-  peer.stub->async()->Push(&raw->context, &raw->batch.request, &raw->response,
-                           [this, &peer, raw](grpc::Status status) {
-                             std::unique_ptr<PushCall> done(raw);
-                             // While a backlog remains, the next batch goes at
-                             // once instead of waiting for the next tick.
-                             const bool more = peer.link.Finish(
-                                 done->batch, rpc::FromGrpcStatus(status), absl::Now());
-                             done.reset();  // before Stop() can see this push end
-                             if (more) SendPush(peer);
-                             absl::MutexLock lock(&lifecycle_mu_);
-                             --pushes_in_flight_;
-                           });
+  peer.channel->Push(raw->batch.request, &raw->response, absl::Now() + options_.rpc_timeout,
+                     [this, &peer, raw](absl::Status status) {
+                       std::unique_ptr<PushCall> done(raw);
+                       // While a backlog remains, the next batch goes at
+                       // once instead of waiting for the next tick.
+                       const bool more = peer.link.Finish(done->batch, status, absl::Now());
+                       done.reset();  // before Stop() can see this push end
+                       if (more) SendPush(peer);
+                       absl::MutexLock lock(&lifecycle_mu_);
+                       --pushes_in_flight_;
+                     });
 }
 
 void Replicator::GossipLoop() {

@@ -6,7 +6,8 @@
 // associative and idempotent, so duplicated, reordered or replayed gossip is
 // harmless.
 //
-// Two mechanisms, both over GossipService on the peers' peer listeners:
+// Two mechanisms, both over GossipService on the peers' peer listeners
+// (reached through a PeerTransport: gRPC in production, any other in tests):
 //  * Delta push: local increments mark slots dirty; every gossip interval a
 //    collector reads their absolute values and queues them per peer (a
 //    PeerLink); one asynchronous Push per peer is in flight at a time, each
@@ -22,7 +23,8 @@
 // Records: the same channel carries last-writer-wins records (operator
 // overrides and bans) stamped with a hybrid logical clock and the writer's
 // node id; the larger (hlc, node_id) wins on every node. Deletes are
-// tombstones, dropped after tombstone_ttl. Push carries changed records;
+// tombstones, kept for good (a peer back from any absence cannot revive a
+// deleted record); records expired for expired_record_ttl are dropped. Push carries changed records;
 // anti-entropy compares a records digest and pulls all records, page by
 // page, on mismatch (records are few).
 //
@@ -49,6 +51,7 @@
 #include "quotad/policy/policy.h"
 #include "quotad/replication/hlc.h"
 #include "quotad/replication/peer_link.h"
+#include "quotad/replication/peer_transport.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/slot_digests.h"
 #include "quotad/rpc/unary.h"
@@ -71,7 +74,9 @@ struct ReplicatorOptions {
   // A background anti-entropy round may take this long (at least the interval).
   absl::Duration anti_entropy_round_timeout = absl::Seconds(30);
   size_t max_pending_slots = 1 << 20;
-  absl::Duration tombstone_ttl = absl::Hours(24 * 7);
+  absl::Duration expired_record_ttl = absl::Hours(24 * 7);
+  // How peers are reached; null: gRPC (NewGrpcPeerTransport). Borrowed.
+  PeerTransport* transport = nullptr;
 };
 
 class Replicator final : public SlotChangeListener {
@@ -147,7 +152,7 @@ class Replicator final : public SlotChangeListener {
     Peer(PeerConfig config, size_t max_pending_slots)
         : link(std::move(config), max_pending_slots) {}
     PeerLink link;
-    std::unique_ptr<v1::GossipService::Stub> stub;
+    std::unique_ptr<PeerChannel> channel;
   };
   struct DirtyStripe {
     absl::Mutex mu;
@@ -174,22 +179,11 @@ class Replicator final : public SlotChangeListener {
       return request;
     }
     template <typename Request, typename Response>
-    absl::Status Run(grpc::Status (v1::GossipService::Stub::*method)(grpc::ClientContext*,
-                                                                      const Request&, Response*),
+    absl::Status Run(absl::Status (PeerChannel::*method)(const Request&, Response*, absl::Time),
                      const Request& request, Response* response) {
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(
-          std::min(deadline, absl::Now() + self->options_.anti_entropy_rpc_timeout)));
-      {
-        absl::MutexLock lock(&self->lifecycle_mu_);
-        if (self->stopping_) return absl::CancelledError("replication is stopping");
-        self->round_contexts_.insert(&context);
-      }
-      absl::Status s = rpc::FromGrpcStatus((peer.stub.get()->*method)(&context, request, response));
-      {
-        absl::MutexLock lock(&self->lifecycle_mu_);
-        self->round_contexts_.erase(&context);
-      }
+      const absl::Time call_deadline =
+          std::min(deadline, absl::Now() + self->options_.anti_entropy_rpc_timeout);
+      absl::Status s = (peer.channel.get()->*method)(request, response, call_deadline);
       if (s.ok() || !absl::IsDeadlineExceeded(s) || absl::Now() < deadline) {
         peer.link.RecordContact(s, absl::Now());
       }
@@ -242,6 +236,7 @@ class Replicator final : public SlotChangeListener {
   PolicyHolder* policy_;
   Clock* clock_;
   ReplicatorOptions options_;
+  std::unique_ptr<PeerTransport> own_transport_;  // when options_.transport is null
   std::vector<std::unique_ptr<Peer>> peers_;
   SlotDigests digests_;
   HybridLogicalClock hlc_;
@@ -265,8 +260,6 @@ class Replicator final : public SlotChangeListener {
 
   absl::Mutex lifecycle_mu_;
   bool stopping_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
-  // Anti-entropy calls in progress (Stop cancels them).
-  absl::flat_hash_set<grpc::ClientContext*> round_contexts_ ABSL_GUARDED_BY(lifecycle_mu_);
   int pushes_in_flight_ ABSL_GUARDED_BY(lifecycle_mu_) = 0;
   std::thread gossip_thread_;
   std::thread anti_entropy_thread_;

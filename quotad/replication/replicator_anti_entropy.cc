@@ -198,7 +198,7 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
   digest_request.set_to_hour(window.to);
   for (uint64_t o : exclude) digest_request.add_exclude_origins(o);
   v1::DigestResponse remote;
-  QUOTAD_RETURN_IF_ERROR(calls.Run(&v1::GossipService::Stub::Digest, digest_request, &remote));
+  QUOTAD_RETURN_IF_ERROR(calls.Run(&PeerChannel::Digest, digest_request, &remote));
   if (remote.range_digests_size() != SlotDigests::kRanges) {
     return Malformed(absl::DataLossError("digest response has the wrong number of ranges"));
   }
@@ -234,7 +234,7 @@ absl::Status Replicator::PullDiffering(RoundCalls& calls, HourWindow window,
                                        const v1::DigestRequest& refine) {
   // Refine: which hours of the differing ranges differ.
   v1::DigestResponse remote;
-  QUOTAD_RETURN_IF_ERROR(calls.Run(&v1::GossipService::Stub::Digest, refine, &remote));
+  QUOTAD_RETURN_IF_ERROR(calls.Run(&PeerChannel::Digest, refine, &remote));
   const std::vector<uint32_t> ranges(refine.ranges().begin(), refine.ranges().end());
   const std::vector<uint64_t> excluded(refine.exclude_origins().begin(),
                                        refine.exclude_origins().end());
@@ -273,7 +273,7 @@ absl::Status Replicator::PullPages(RoundCalls& calls, v1::PullRangeRequest pull)
                                                pull.exclude_origins().end());
   for (;;) {
     v1::PullRangeResponse page;
-    QUOTAD_RETURN_IF_ERROR(calls.Run(&v1::GossipService::Stub::PullRange, pull, &page));
+    QUOTAD_RETURN_IF_ERROR(calls.Run(&PeerChannel::PullRange, pull, &page));
     std::vector<SlotValue> slots;
     slots.reserve(static_cast<size_t>(page.slots_size()));
     for (const v1::Slot& slot : page.slots()) {

@@ -41,7 +41,7 @@ absl::Status Replicator::PullRecordsFrom(RoundCalls& calls) {
   v1::PullRecordsRequest pull = calls.Header<v1::PullRecordsRequest>();
   for (;;) {
     v1::PullRecordsResponse page;
-    QUOTAD_RETURN_IF_ERROR(calls.Run(&v1::GossipService::Stub::PullRecords, pull, &page));
+    QUOTAD_RETURN_IF_ERROR(calls.Run(&PeerChannel::PullRecords, pull, &page));
     const int64_t latest_ms = absl::ToUnixMillis(clock_->Now() + options_.max_clock_skew);
     for (const v1::ReplicatedRecord& record : page.records()) {
       if (!ValidateRecord(record).ok() ||
@@ -84,10 +84,11 @@ absl::Status Replicator::ValidateRecord(const v1::ReplicatedRecord& record) cons
 }
 
 bool Replicator::Droppable(const v1::ReplicatedRecord& record) const {
-  const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - options_.tombstone_ttl);
-  const int64_t written_us = HybridLogicalClock::PhysicalMillis(record.hlc()) * 1000;
-  return (record.deleted() && written_us < cutoff_us) ||
-         (record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us);
+  // Never a tombstone: kept for good, so no peer away for however long can
+  // bring a deleted record back.
+  const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - options_.expired_record_ttl);
+  return !record.deleted() && record.expires_unix_micros() != 0 &&
+         record.expires_unix_micros() < cutoff_us;
 }
 
 bool Replicator::Live(const v1::ReplicatedRecord& record) const {

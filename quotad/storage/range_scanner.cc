@@ -1,10 +1,9 @@
 #include "quotad/storage/range_scanner.h"
 
-#include "quotad/storage/rocksdb_status.h"
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "quotad/storage/rocksdb_status.h"
 
 namespace quotad {
 

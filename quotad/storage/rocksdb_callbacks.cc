@@ -80,8 +80,10 @@ class IdempotencyExpiryFilter final : public rocksdb::CompactionFilter {
   Clock* clock_;
 };
 
-// Drops tombstones and expired records once they are older than the
-// tombstone TTL (every peer has long seen them by then).
+// Drops records whose expiry passed more than `ttl` ago (one that comes back
+// from a peer that was away is still expired, and MergeRecord drops it).
+// Tombstones are kept for good: a peer away for any time could otherwise
+// bring a deleted ban back (they are tiny and as many as operator deletes).
 class RecordExpiryFilter final : public rocksdb::CompactionFilter {
  public:
   RecordExpiryFilter(Clock* clock, absl::Duration ttl) : clock_(clock), ttl_(ttl) {}
@@ -93,11 +95,9 @@ class RecordExpiryFilter final : public rocksdb::CompactionFilter {
       return Decision::kKeep;
     }
     const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - ttl_);
-    const int64_t written_us = static_cast<int64_t>(record.hlc() >> 16) * 1000;
-    const bool old_tombstone = record.deleted() && written_us < cutoff_us;
-    const bool long_expired =
-        record.expires_unix_micros() != 0 && record.expires_unix_micros() < cutoff_us;
-    return old_tombstone || long_expired ? Decision::kRemove : Decision::kKeep;
+    const bool long_expired = !record.deleted() && record.expires_unix_micros() != 0 &&
+                              record.expires_unix_micros() < cutoff_us;
+    return long_expired ? Decision::kRemove : Decision::kKeep;
   }
   const char* Name() const override { return "quotad.RecordExpiryFilter"; }
 
@@ -147,8 +147,8 @@ std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clo
 }
 
 std::unique_ptr<rocksdb::CompactionFilter> NewRecordExpiryFilter(Clock* clock,
-                                                                 absl::Duration tombstone_ttl) {
-  return std::make_unique<RecordExpiryFilter>(clock, tombstone_ttl);
+                                                                 absl::Duration expired_ttl) {
+  return std::make_unique<RecordExpiryFilter>(clock, expired_ttl);
 }
 
 std::unique_ptr<rocksdb::CompactionFilter> NewAuditRetentionFilter(Clock* clock,

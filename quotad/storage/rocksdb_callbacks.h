@@ -2,7 +2,7 @@
 // log (NewRocksDbLogger), the uint64-add merge operator of
 // the counters column family and the compaction filters that drop data by
 // age (counter buckets past the retention, expired idempotency records,
-// old tombstones and long-expired records, old audit entries). Each filter
+// long-expired records (never tombstones), old audit entries). Each filter
 // reads time from the Clock it is given (the store passes its
 // DeletionWatermark). None throws or fails: malformed input is kept (filters)
 // or counts as 0 (merge).
@@ -33,7 +33,7 @@ std::unique_ptr<rocksdb::CompactionFilter> NewCounterRetentionFilter(
     Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention_hours);
 std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clock);
 std::unique_ptr<rocksdb::CompactionFilter> NewRecordExpiryFilter(Clock* clock,
-                                                                 absl::Duration tombstone_ttl);
+                                                                 absl::Duration expired_ttl);
 std::unique_ptr<rocksdb::CompactionFilter> NewAuditRetentionFilter(Clock* clock,
                                                                    absl::Duration retention);
 

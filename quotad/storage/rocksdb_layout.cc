@@ -69,7 +69,7 @@ RocksDbLayout MakeRocksDbLayout(const RocksDbOptions& options, Clock* deletion_c
 
   rocksdb::ColumnFamilyOptions records;
   records.table_factory = make_table(true);
-  layout.filters.push_back(NewRecordExpiryFilter(deletion_clock, options.tombstone_ttl));
+  layout.filters.push_back(NewRecordExpiryFilter(deletion_clock, options.expired_record_ttl));
   records.compaction_filter = layout.filters.back().get();
 
   rocksdb::ColumnFamilyOptions audit;

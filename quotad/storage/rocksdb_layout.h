@@ -9,7 +9,8 @@
 //                than the retention.
 //   idempotency  point lookups; a compaction filter drops expired records.
 //   records      replicated last-writer-wins records; a compaction filter
-//                drops tombstones and expired records after tombstone_ttl.
+//                drops records expired for expired_record_ttl; tombstones
+//                are kept for good (a deleted ban never comes back).
 //   audit        admin audit log, key = [time us:8 BE][seq:4 BE]; a compaction
 //                filter drops entries older than audit_retention.
 //   default      metadata (origin slot id, node id).
@@ -35,9 +36,8 @@ struct RocksDbOptions {
   bool sync_writes = false;
   int64_t retention_hours = 48;
   size_t block_cache_bytes = 64 << 20;
-  // How long tombstones and expired records are kept before compaction may
-  // drop them (long enough for every peer to have seen the delete).
-  absl::Duration tombstone_ttl = absl::Hours(24 * 7);
+  // How long a record is kept after its expiry before compaction may drop it.
+  absl::Duration expired_record_ttl = absl::Hours(24 * 7);
   absl::Duration audit_retention = absl::Hours(24 * 90);
   Clock* clock = RealClock::Real();  // not owned
   // Monotonic time that bounds how fast deletion for age may advance (see

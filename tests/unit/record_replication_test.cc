@@ -44,6 +44,7 @@ class MiniCluster : public ::testing::Test {
       RocksDbOptions options;
       options.path = dir_.Sub(absl::StrCat("n", i));
       options.clock = &clock_;
+      options.elapsed_clock = &clock_;  // the fake clock models real time: compaction may delete
       n.store = std::move(RocksDbCounterStore::Open(options).value());
       n.admission = std::make_unique<AdmissionController>(n.store.get(), policy_.get(),
                                                           hasher_.get(), &clock_, nullptr,
@@ -162,6 +163,41 @@ TEST_F(MiniCluster, DeletesAreTombstonesAndExpiredRecordsReadAsAbsent) {
   ASSERT_TRUE(AwaitRecord("ban/ip/y", "1"));
   clock_.Advance(absl::Hours(24) + absl::Seconds(1));
   EXPECT_TRUE(AwaitRecord("ban/ip/y", std::nullopt));
+}
+
+TEST_F(MiniCluster, ADeletedBanNeverComesBackFromAPeerThatWasAwayForMonths) {
+  // No gossip threads: explicit anti-entropy rounds only. Peer indexes: n1's
+  // are {n2, n3}, n3's are {n1, n2}.
+  const auto deadline = [] { return absl::Now() + absl::Seconds(10); };
+  ASSERT_TRUE(nodes_[0].replicator->PutRecord("ban/ip/x", "1", absl::InfiniteFuture()).ok());
+  ASSERT_TRUE(nodes_[0].replicator->PutRecord("ban/ip/t", "1", clock_.Now() + absl::Hours(1)).ok());
+  ASSERT_TRUE(nodes_[2].replicator->AntiEntropyWith(0, deadline()).ok());
+  ASSERT_EQ(Read(2, "ban/ip/x"), "1");
+  ASSERT_EQ(Read(2, "ban/ip/t"), "1");
+  // n3 goes away; the ban is deleted meanwhile and seen by n2.
+  ASSERT_TRUE(nodes_[0].replicator->DeleteRecord("ban/ip/x").ok());
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, deadline()).ok());
+  ASSERT_EQ(Read(1, "ban/ip/x"), std::nullopt);
+  // Four hundred days later, after compactions everywhere but on n3.
+  clock_.Advance(absl::Hours(24 * 400));
+  ASSERT_TRUE(nodes_[0].store->CompactAll().ok());
+  ASSERT_TRUE(nodes_[1].store->CompactAll().ok());
+  auto tombstone = nodes_[0].store->GetRecord("ban/ip/x");
+  ASSERT_TRUE(tombstone.ok() && tombstone->has_value() && (*tombstone)->deleted())
+      << "the tombstone is kept";
+  auto expired = nodes_[0].store->GetRecord("ban/ip/t");
+  ASSERT_TRUE(expired.ok() && !expired->has_value()) << "a long-expired record is dropped";
+  // n3 comes back with its old live copy: every pull, both ways, keeps the delete.
+  ASSERT_TRUE(nodes_[0].replicator->AntiEntropyWith(1, deadline()).ok());
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(1, deadline()).ok());
+  ASSERT_TRUE(nodes_[2].replicator->AntiEntropyWith(0, deadline()).ok());
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(Read(i, "ban/ip/x"), std::nullopt) << Name(i);
+    EXPECT_EQ(Read(i, "ban/ip/t"), std::nullopt) << Name(i);
+  }
+  // And the expired record n3 still holds was not written back on n1.
+  expired = nodes_[0].store->GetRecord("ban/ip/t");
+  EXPECT_TRUE(expired.ok() && !expired->has_value());
 }
 
 TEST_F(MiniCluster, AntiEntropyAloneRepairsCountersAndRecordsAndThenMovesNothing) {

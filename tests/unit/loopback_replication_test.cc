@@ -1,0 +1,118 @@
+// Replication driven without sockets: three nodes (real RocksDB stores and
+// admission controllers) whose replicators reach each other through a
+// LoopbackNetwork. What gRPC adds (limits, listeners) is covered by
+// record_replication_test and the e2e cluster tests.
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "quotad/replication/replicator.h"
+#include "quotad/storage/rocksdb_counter_store.h"
+#include "tests/testing/await.h"
+#include "tests/testing/loopback_transport.h"
+#include "tests/testing/temp_dir.h"
+
+namespace quotad {
+namespace {
+
+constexpr int kNodes = 3;
+
+class LoopbackCluster : public ::testing::Test {
+ protected:
+  struct Node {
+    std::unique_ptr<RocksDbCounterStore> store;
+    std::unique_ptr<AdmissionController> admission;
+    std::unique_ptr<Replicator> replicator;
+  };
+
+  void SetUp() override {
+    policy_ = std::make_unique<PolicyHolder>(
+        CompiledPolicy::FromText("tiers { name: \"interactive\" daily_limit: 40 }", "t").value());
+    hasher_ = std::move(IdentityHasher::Create(std::string(32, 'k')).value());
+    for (int i = 0; i < kNodes; ++i) {
+      Node& n = nodes_[i];
+      RocksDbOptions options;
+      options.path = dir_.Sub(Name(i));
+      n.store = std::move(RocksDbCounterStore::Open(options).value());
+      n.admission = std::make_unique<AdmissionController>(n.store.get(), policy_.get(),
+                                                          hasher_.get(), RealClock::Real(),
+                                                          nullptr, AdmissionOptions{});
+      ReplicatorOptions ro;
+      ro.node_id = Name(i);
+      ro.gossip_interval = absl::Milliseconds(10);
+      ro.anti_entropy_interval = absl::Seconds(3600);  // tests run rounds themselves
+      ro.transport = network_.TransportFor(Name(i));
+      for (int j = 0; j < kNodes; ++j) {
+        if (j != i) ro.peers.push_back({Name(j), "loopback"});
+      }
+      n.replicator = std::make_unique<Replicator>(n.admission.get(), n.store.get(),
+                                                  n.store.get(), policy_.get(),
+                                                  RealClock::Real(), ro);
+      network_.Register(Name(i), n.replicator.get());
+    }
+  }
+  void TearDown() override {
+    for (Node& n : nodes_) n.replicator->Stop();
+  }
+
+  static std::string Name(int i) { return absl::StrCat("n", i + 1); }
+  static v1::AcquireRequest Client(int c) {
+    v1::AcquireRequest req;
+    req.set_ip(absl::StrCat("10.", c / 256, ".", c % 256, ".1"));
+    return req;
+  }
+  int64_t Used(int node, int client) {
+    return nodes_[node].admission->Check(Client(client))->limits(0).used();
+  }
+  absl::Status AwaitUsed(int node, int client, int64_t expected) {
+    return testing::Await(absl::StrCat(Name(node), " counts client ", client), absl::Seconds(10),
+                          [&]() -> absl::Status {
+                            const int64_t used = Used(node, client);
+                            if (used == expected) return absl::OkStatus();
+                            return absl::UnavailableError(absl::StrCat("used ", used));
+                          });
+  }
+
+  testing::TempDir dir_;
+  testing::LoopbackNetwork network_;  // outlives the replicators (declared first)
+  std::unique_ptr<PolicyHolder> policy_;
+  std::unique_ptr<IdentityHasher> hasher_;
+  std::array<Node, kNodes> nodes_;
+};
+
+TEST_F(LoopbackCluster, PushesReachEveryPeerWithoutSockets) {
+  for (Node& n : nodes_) n.replicator->Start();
+  ASSERT_TRUE(nodes_[0].admission->Acquire(Client(1))->allowed());
+  ASSERT_TRUE(nodes_[1].admission->Acquire(Client(1))->allowed());
+  for (int i = 0; i < kNodes; ++i) EXPECT_TRUE(AwaitUsed(i, 1, 2).ok()) << Name(i);
+  EXPECT_GT(network_.delivered(), 0);
+}
+
+TEST_F(LoopbackCluster, APartitionedNodeIsRepairedByAntiEntropyAfterTheCutHeals) {
+  network_.Partition(Name(2), true);
+  for (int c = 0; c < 300; ++c) ASSERT_TRUE(nodes_[0].admission->Acquire(Client(c))->allowed());
+  ASSERT_TRUE(nodes_[0].replicator->PutRecord("ban/ip/x", "1", absl::InfiniteFuture()).ok());
+  // Across the cut a round fails like an unreachable peer, and moves nothing.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  EXPECT_EQ(nodes_[2].replicator->AntiEntropyWith(0, deadline).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Used(2, 7), 0);
+  network_.Partition(Name(2), false);
+  ASSERT_TRUE(nodes_[2].replicator->AntiEntropyWith(0, deadline).ok());
+  for (int c = 0; c < 300; c += 37) EXPECT_EQ(Used(2, c), 1) << "client " << c;
+  auto ban = nodes_[2].replicator->GetRecord("ban/ip/x");
+  ASSERT_TRUE(ban.ok() && ban->has_value());
+  EXPECT_EQ((*ban)->value(), "1");
+}
+
+TEST_F(LoopbackCluster, ALinkCutOneWayStillLetsTheOtherDirectionPull) {
+  network_.SetLink(Name(0), Name(1), false);  // n1 cannot reach n2
+  ASSERT_TRUE(nodes_[0].admission->Acquire(Client(5))->allowed());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  EXPECT_FALSE(nodes_[0].replicator->AntiEntropyWith(0, deadline).ok());  // n1 -> n2
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, deadline).ok());   // n2 -> n1
+  EXPECT_EQ(Used(1, 5), 1);
+}
+
+}  // namespace
+}  // namespace quotad
