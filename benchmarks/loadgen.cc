@@ -46,6 +46,8 @@ ABSL_FLAG(std::string, mode, "closed", "closed or open");
 ABSL_FLAG(int, concurrency, 64, "closed loop: calls outstanding");
 ABSL_FLAG(int, channels, 4, "gRPC connections");
 ABSL_FLAG(double, rate, 10000, "open loop: calls per second");
+ABSL_FLAG(absl::Duration, deadline, absl::Seconds(10),
+          "each call's deadline (locate uses ~100ms; failed calls count as errors)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "measured duration");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "unmeasured warm-up");
 ABSL_FLAG(int64_t, clients, 1000000, "distinct clients");
@@ -186,7 +188,8 @@ class Runner {
     identities_.Fill(&call->request);
     if (absl::GetFlag(FLAGS_request_ids)) call->request.set_request_id(absl::StrCat("lg-", seed_, "-", n));
     call->intended = intended;
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_deadline)));
     auto& stub = stubs_[slot % stubs_.size()];
     stub->async()->Acquire(&call->context, &call->request, &call->response,
                            [this, call, slot](grpc::Status status) { Done(slot, call, status); });
