@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <cstring>
 #include <map>
 
 #include "absl/strings/escaping.h"
@@ -70,6 +71,50 @@ absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path) {
         absl::StrCat("admin token in ", path, " is shorter than 16 characters"));
   }
   return token;
+}
+
+namespace {
+
+// The four fields of a node or origin record's value, or an error.
+absl::StatusOr<std::vector<std::string>> NodeInfoFields(const v1::ReplicatedRecord& record) {
+  std::vector<std::string> fields = absl::StrSplit(record.value(), '|');
+  if (fields.size() != 4 || fields[0].empty() || fields[3].size() != 16) {
+    return absl::InvalidArgumentError("value: not node_id|region|version|origin_hex");
+  }
+  return fields;
+}
+
+absl::Status CheckNodeRecord(const v1::ReplicatedRecord& record) {
+  const absl::string_view id = absl::string_view(record.key()).substr(strlen("node/"));
+  if (id.empty()) return absl::InvalidArgumentError("key: the node id is empty");
+  if (record.deleted()) return absl::OkStatus();
+  QUOTAD_ASSIGN_OR_RETURN(const auto fields, NodeInfoFields(record));
+  if (fields[0] != id || record.node_id() != id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key: names node '", id, "', written by '", record.node_id(), "' for '",
+                     fields[0], "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOriginRecord(const v1::ReplicatedRecord& record) {
+  const absl::string_view hex = absl::string_view(record.key()).substr(strlen("origin/"));
+  if (hex.size() != 16 || hex.find_first_not_of("0123456789abcdef") != absl::string_view::npos) {
+    return absl::InvalidArgumentError("key: origin must be 16 lowercase hex digits");
+  }
+  if (record.deleted()) return absl::OkStatus();
+  QUOTAD_ASSIGN_OR_RETURN(const auto fields, NodeInfoFields(record));
+  if (fields[3] != hex || record.node_id() != fields[0]) {
+    return absl::InvalidArgumentError("key: does not match the origin and writer in the value");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddNodeRecordKinds(Replicator* replicator) {
+  replicator->AddRecordKind("node/", CheckNodeRecord);
+  replicator->AddRecordKind("origin/", CheckOriginRecord);
 }
 
 absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,

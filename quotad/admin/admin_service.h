@@ -46,6 +46,11 @@ struct AdminDeps {
 // for an empty or unreadable file.
 absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path);
 
+// Registers the "node/" and "origin/" record kinds with `replicator`: the
+// value is "node_id|region|version|origin_hex"; a node record's key and
+// writer are its node id, an origin record's key is its 16-digit hex origin.
+void AddNodeRecordKinds(Replicator* replicator);
+
 // Registers this node in the replicated records ("node/<id>",
 // "origin/<hex>") so peers can name its region and version.
 absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,

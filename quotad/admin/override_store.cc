@@ -1,6 +1,7 @@
 #include "quotad/admin/override_store.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,8 +24,25 @@ absl::Time ExpiryOf(const v1::Override& o) {
 
 }  // namespace
 
+absl::Status OverrideStore::CheckRecord(const v1::ReplicatedRecord& record) {
+  const absl::string_view id = absl::string_view(record.key()).substr(strlen(kRecordPrefix));
+  if (id.empty()) return absl::InvalidArgumentError("key: the override id is empty");
+  if (record.deleted()) return absl::OkStatus();
+  v1::Override value;
+  if (!value.ParseFromString(record.value())) {
+    return absl::InvalidArgumentError("value: not an Override");
+  }
+  QUOTAD_ASSIGN_OR_RETURN(const std::string match_id, IdFor(value.match()));
+  if (match_id != id || value.id() != id) {
+    return absl::InvalidArgumentError(absl::StrCat("key: names override '", id, "' but its match is '",
+                                                   match_id, "' and its id '", value.id(), "'"));
+  }
+  return absl::OkStatus();
+}
+
 OverrideStore::OverrideStore(Replicator* replicator, Clock* clock)
     : replicator_(replicator), clock_(clock), index_(std::make_shared<Index>()) {
+  replicator_->AddRecordKind(kRecordPrefix, &OverrideStore::CheckRecord);
   replicator_->SetRecordListener([this](const std::string& key) {
     if (!absl::StartsWith(key, kRecordPrefix)) return;
     if (absl::Status s = Reload(); !s.ok()) {

@@ -31,7 +31,8 @@ class OverrideStore final : public OverrideSource {
   static constexpr char kRecordPrefix[] = "override/";
 
   // `replicator` and `clock` are borrowed. Registers itself as the
-  // replicator's record listener.
+  // replicator's record listener, and CheckRecord as the check of the
+  // "override/" record kind.
   OverrideStore(Replicator* replicator, Clock* clock);
 
   // Rebuilds the index from the stored records. Errors: Unavailable.
@@ -41,6 +42,11 @@ class OverrideStore final : public OverrideSource {
   // "cidr/203.0.113.0/24" (canonical form). Errors: InvalidArgument naming
   // the field ("match.cidr: ...").
   static absl::StatusOr<std::string> IdFor(const v1::Match& match);
+
+  // Whether `record` is a well-formed override record: the key names the id
+  // its match maps to (and the id it carries); a tombstone needs a non-empty
+  // id. Errors: InvalidArgument saying what differs.
+  static absl::Status CheckRecord(const v1::ReplicatedRecord& record);
 
   // Stores (replacing an override with the same id) and replicates.
   absl::StatusOr<v1::Override> Put(v1::Override override_value);

@@ -164,6 +164,10 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
       return absl::InvalidArgumentError(
           absl::StrCat("slots[", i, "].key: origin differs from from_origin"));
     }
+    if (request.slots(i).value() > kMaxSlotValue) {
+      return Malformed(absl::InvalidArgumentError(absl::StrCat(
+          "slots[", i, "].value: ", request.slots(i).value(), " is above ", kMaxSlotValue)));
+    }
     slots.push_back({*key, request.slots(i).value()});
   }
   for (int i = 0; i < request.records_size(); ++i) {

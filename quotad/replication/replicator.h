@@ -28,8 +28,11 @@
 // anti-entropy compares a records digest and pulls all records, page by
 // page, on mismatch (records are few).
 //
-// Validation: batches from unknown node ids, addressed to another node id, or
-// carrying slots of another origin than the sender's are refused; future
+// Validation: batches from unknown node ids, addressed to another node id,
+// carrying slots of another origin than the sender's, a slot value above
+// kMaxSlotValue, or a record of an unregistered kind or one its kind's check
+// refuses (e.g. an override whose key does not match its id) are refused
+// whole; future
 // buckets beyond the clock-skew bound and claims about this incarnation's own
 // slot are dropped; every rejection is counted in Status().
 #ifndef QUOTAD_REPLICATION_REPLICATOR_H_
@@ -131,6 +134,18 @@ class Replicator final : public SlotChangeListener {
   // Visits live records whose key starts with `prefix`.
   absl::Status ListRecords(const std::string& prefix,
                            const std::function<bool(const v1::ReplicatedRecord&)>& fn);
+
+  // Record kinds. A record's key must start with a registered prefix, and
+  // that kind's check (if any) must accept the record, tombstones included
+  // (the check sees `deleted`). Otherwise a local write fails with
+  // InvalidArgument, a Push carrying it is refused whole (counted as
+  // malformed), and a pulled one is skipped (counted as a rejected record).
+  // Register every kind before Start() and before serving; the prefix ""
+  // admits every key (tests).
+  using RecordCheck = std::function<absl::Status(const v1::ReplicatedRecord&)>;
+  void AddRecordKind(std::string prefix, RecordCheck check = nullptr) {
+    record_kinds_.emplace_back(std::move(prefix), std::move(check));
+  }
 
   // Called (outside internal locks) whenever a record changes locally, by a
   // local write or a merge from a peer. Set before Start(); may be empty.
@@ -242,6 +257,7 @@ class Replicator final : public SlotChangeListener {
   HybridLogicalClock hlc_;
   absl::Mutex records_mu_;  // serialises record read-merge-write
   std::function<void(const std::string&)> record_listener_;
+  std::vector<std::pair<std::string, RecordCheck>> record_kinds_;
   std::array<DirtyStripe, kDirtyStripes> dirty_;
 
   mutable std::atomic<uint64_t> rejected_unknown_node_{0};

@@ -282,6 +282,10 @@ absl::Status Replicator::PullPages(RoundCalls& calls, v1::PullRangeRequest pull)
           !hours.contains(key->hour) || excluded.contains(key->origin)) {
         return Malformed(absl::DataLossError("pulled slot outside the requested ranges"));
       }
+      if (slot.value() > kMaxSlotValue) {
+        return Malformed(absl::DataLossError(
+            absl::StrCat("pulled slot value ", slot.value(), " is above ", kMaxSlotValue)));
+      }
       slots.push_back({*key, slot.value()});
     }
     calls.peer.link.CountPulled(slots.size(), page.ByteSizeLong());

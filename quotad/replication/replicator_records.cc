@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "quotad/common/logging.h"
@@ -80,7 +81,13 @@ absl::Status Replicator::ValidateRecord(const v1::ReplicatedRecord& record) cons
   }
   if (record.node_id().empty()) return absl::InvalidArgumentError("node_id: required");
   if (record.hlc() == 0) return absl::InvalidArgumentError("hlc: required");
-  return absl::OkStatus();
+  for (const auto& [prefix, check] : record_kinds_) {
+    if (!absl::StartsWith(record.key(), prefix)) continue;
+    return check ? check(record) : absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("key: '", record.key().substr(0, record.key().find('/') + 1),
+                   "' is not a known record kind"));
 }
 
 bool Replicator::Droppable(const v1::ReplicatedRecord& record) const {

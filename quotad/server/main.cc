@@ -236,6 +236,7 @@ int Run() {
   OverrideStore overrides(&replicator, RealClock::Real());
   if (auto s = overrides.Reload(); !s.ok()) return Fail(absl::StrCat("cannot read overrides: ", s.message()));
   admission.SetOverrideSource(&overrides);
+  AddNodeRecordKinds(&replicator);
   if (auto s = AnnounceNode(&replicator, (*store)->origin(), node_id, region, kVersion); !s.ok()) {
     return Fail(absl::StrCat("cannot record node info: ", s.message()));
   }

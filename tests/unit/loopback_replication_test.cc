@@ -6,6 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "quotad/admin/override_store.h"
+#include "quotad/replication/hlc.h"
+#include "quotad/replication/peer_limits.h"
 #include "quotad/replication/replicator.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 #include "tests/testing/await.h"
@@ -48,6 +51,9 @@ class LoopbackCluster : public ::testing::Test {
       n.replicator = std::make_unique<Replicator>(n.admission.get(), n.store.get(),
                                                   n.store.get(), policy_.get(),
                                                   RealClock::Real(), ro);
+      // The production check of overrides; bans under a test-only kind.
+      n.replicator->AddRecordKind(OverrideStore::kRecordPrefix, &OverrideStore::CheckRecord);
+      n.replicator->AddRecordKind("ban/");
       network_.Register(Name(i), n.replicator.get());
     }
   }
@@ -112,6 +118,91 @@ TEST_F(LoopbackCluster, ALinkCutOneWayStillLetsTheOtherDirectionPull) {
   EXPECT_FALSE(nodes_[0].replicator->AntiEntropyWith(0, deadline).ok());  // n1 -> n2
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, deadline).ok());   // n2 -> n1
   EXPECT_EQ(Used(1, 5), 1);
+}
+
+// A push n1 -> n2 carrying every slot n1 holds, as n1's replicator would.
+v1::PushRequest PushOfAllSlots(RocksDbCounterStore& from) {
+  v1::PushRequest push;
+  push.set_from_node_id("n1");
+  push.set_to_node_id("n2");
+  push.set_from_origin(from.origin());
+  EXPECT_TRUE(from.ScanSlots("", 0, UINT32_MAX, "", SIZE_MAX, [&](const SlotValue& v) {
+                    v1::Slot* slot = push.add_slots();
+                    slot->set_key(v.key.Encode());
+                    slot->set_value(v.value);
+                    return true;
+                  }).ok());
+  return push;
+}
+
+v1::ReplicatedRecord Record(const std::string& key, const std::string& value) {
+  v1::ReplicatedRecord r;
+  r.set_key(key);
+  r.set_value(value);
+  r.set_node_id("n1");
+  r.set_hlc(static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())) << 16);
+  return r;
+}
+
+std::string OverrideValue(const std::string& cidr, const std::string& id) {
+  v1::Override o;
+  o.mutable_match()->set_cidr(cidr);
+  o.set_id(id);
+  o.set_tier("banned");
+  return o.SerializeAsString();
+}
+
+TEST_F(LoopbackCluster, AForgedSlotValueAboveTheBoundIsRefusedWholeAndChangesNothing) {
+  ASSERT_TRUE(nodes_[0].admission->Acquire(Client(7))->allowed());
+  ASSERT_TRUE(nodes_[0].admission->Acquire(Client(8))->allowed());
+  v1::PushRequest forged = PushOfAllSlots(*nodes_[0].store);
+  ASSERT_GE(forged.slots_size(), 2);
+  // 2^63 read as int64 is negative: it would lift the client's limit.
+  forged.mutable_slots(0)->set_value(uint64_t{1} << 63);
+  auto refused = nodes_[1].replicator->HandlePush(forged);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(Used(1, 7), 0);
+  EXPECT_EQ(Used(1, 8), 0);  // the honest slots of the batch were not applied either
+  EXPECT_EQ(nodes_[1].replicator->Status().rejected_malformed(), 1u);
+  forged.mutable_slots(0)->set_value(kMaxSlotValue + 1);
+  EXPECT_FALSE(nodes_[1].replicator->HandlePush(forged).ok());
+  // The honest batch is applied.
+  ASSERT_TRUE(nodes_[1].replicator->HandlePush(PushOfAllSlots(*nodes_[0].store)).ok());
+  EXPECT_EQ(Used(1, 7), 1);
+  EXPECT_EQ(Used(1, 8), 1);
+}
+
+TEST_F(LoopbackCluster, RecordsOfUnknownKindsOrWhoseKeyIsNotTheirIdAreRefused) {
+  auto push_record = [&](v1::ReplicatedRecord record) {
+    v1::PushRequest push;
+    push.set_from_node_id("n1");
+    push.set_to_node_id("n2");
+    push.set_from_origin(nodes_[0].store->origin());
+    *push.add_records() = std::move(record);
+    return nodes_[1].replicator->HandlePush(push).status();
+  };
+  // A ban on every address filed under a harmless-looking key: the admin
+  // API could never delete it by its id.
+  EXPECT_EQ(push_record(Record("override/cidr/192.0.2.0/24",
+                               OverrideValue("0.0.0.0/0", "cidr/0.0.0.0/0")))
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(push_record(Record("evil/x", "1")).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(push_record(Record("override/cidr/192.0.2.0/24", "not a proto")).code(),
+            absl::StatusCode::kInvalidArgument);
+  for (const char* key : {"override/cidr/192.0.2.0/24", "override/cidr/0.0.0.0/0", "evil/x"}) {
+    auto stored = nodes_[1].store->GetRecord(key);
+    EXPECT_TRUE(stored.ok() && !stored->has_value()) << key;
+  }
+  EXPECT_EQ(nodes_[1].replicator->Status().rejected_malformed(), 3u);
+  // The well-formed override is accepted.
+  ASSERT_TRUE(push_record(Record("override/cidr/192.0.2.0/24",
+                                 OverrideValue("192.0.2.0/24", "cidr/192.0.2.0/24")))
+                  .ok());
+  EXPECT_TRUE(nodes_[1].replicator->GetRecord("override/cidr/192.0.2.0/24")->has_value());
+  // Locally written records follow the same rules.
+  EXPECT_EQ(nodes_[1].replicator->PutRecord("evil/y", "1", absl::InfiniteFuture()).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

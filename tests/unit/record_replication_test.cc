@@ -58,6 +58,7 @@ class MiniCluster : public ::testing::Test {
       }
       n.replicator = std::make_unique<Replicator>(n.admission.get(), n.store.get(), n.store.get(),
                                                   policy_.get(), &clock_, ro);
+      n.replicator->AddRecordKind("");  // these tests write records of any kind
       n.service = std::make_unique<GossipServiceImpl>(n.replicator.get());
       // The production peer listener (same limits as main()).
       auto listener = StartListener(ListenerKind::kPeer, "127.0.0.1:0", {n.service.get()});
@@ -236,6 +237,7 @@ TEST_F(MiniCluster, AWriteRightAfterARestartWinsEvenWithTheClockSteppedBack) {
   ro.node_id = Name(0);
   Replicator restarted(nodes_[0].admission.get(), nodes_[0].store.get(), nodes_[0].store.get(),
                        policy_.get(), &behind, ro);
+  restarted.AddRecordKind("");
   ASSERT_TRUE(restarted.RestoreRecordClock().ok());
   auto written = restarted.PutRecord("override/x", "new", absl::InfiniteFuture());
   ASSERT_TRUE(written.ok()) << written.status();
