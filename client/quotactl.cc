@@ -379,6 +379,17 @@ int RunClusterStatus() {
           if (!n.last_error().empty()) {
             std::cout << "          last error: " << n.last_error() << "\n";
           }
+          if (self) {
+            std::cout << "          identity key " << n.key_fingerprint() << ", policy "
+                      << n.policy_fingerprint() << "\n";
+          }
+          if (n.key_mismatch()) {
+            std::cout << "          IDENTITY KEY DIFFERS: its gossip is refused (same "
+                         "--hash_key_file on every node)\n";
+          }
+          if (n.policy_differs()) {
+            std::cout << "          policy differs: " << n.policy_fingerprint() << "\n";
+          }
         };
         row(resp.self(), true);
         for (const auto& p : resp.peers()) row(p, false);

@@ -372,6 +372,8 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
   self->set_version(deps_.version);
   self->set_up(true);
   SetTimestamp(absl::Now(), self->mutable_last_contact());
+  if (!gossip.key_fingerprints().empty()) self->set_key_fingerprint(gossip.key_fingerprints(0));
+  self->set_policy_fingerprint(gossip.policy_fingerprint());
   for (const v1::PeerState& p : gossip.peers()) {
     v1::NodeStatus* n = out.add_peers();
     n->set_node_id(p.node_id());
@@ -390,6 +392,9 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
     n->set_last_error(p.last_error());
     *n->mutable_errors_by_code() = p.errors_by_code();
     n->set_pending_records(p.pending_records());
+    n->set_key_mismatch(p.key_mismatch());
+    n->set_policy_differs(p.policy_differs());
+    if (p.policy_differs()) n->set_policy_fingerprint(p.policy_fingerprint());
   }
   return out;
 }

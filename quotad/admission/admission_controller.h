@@ -102,6 +102,13 @@ class AdmissionController {
   // (24 h) after every node has the new key, then drop it. Call before
   // serving; may be null. Borrowed.
   void SetPreviousHasher(const IdentityHasher* previous) { previous_hasher_ = previous; }
+  // Fingerprints of the identity keys this node counts under: the current
+  // key's, then the previous key's during a rotation (peers compare them).
+  std::vector<std::string> KeyFingerprints() const {
+    std::vector<std::string> out = {hasher_->KeyFingerprint()};
+    if (previous_hasher_ != nullptr) out.push_back(previous_hasher_->KeyFingerprint());
+    return out;
+  }
 
   ~AdmissionController();
 

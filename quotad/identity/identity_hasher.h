@@ -34,6 +34,7 @@ enum class IdentityDomain : uint8_t {
   kClientName = 4,
   kIntegrationId = 5,
   kRequestId = 6,
+  kKeyFingerprint = 7,
 };
 
 // Computes keyed digests. Immutable after construction; thread-safe.
@@ -63,6 +64,9 @@ class IdentityHasher {
   IdentityHash HashIpAndUserAgent(const IpAddress& ip, absl::string_view user_agent) const;
   // The group is the address masked to `prefix_len` bits.
   IdentityHash HashAddressGroup(const IpAddress& ip, int prefix_len) const;
+  // What peers compare to check they share the key: 16 hex digits of the
+  // keyed hash of a constant (a PRF output: it reveals nothing of the key).
+  std::string KeyFingerprint() const;
 
  private:
   explicit IdentityHasher(const std::array<uint8_t, 16>& key) : key_(key) {}

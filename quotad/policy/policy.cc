@@ -6,6 +6,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "quotad/common/logging.h"
@@ -106,6 +109,22 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromFile(
   return FromText(buffer.str(), path);
 }
 
+std::string CompiledPolicy::Fingerprint(const v1::Policy& policy) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    policy.SerializeToCodedStream(&coded);
+  }
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64: stable across processes and builds
+  for (char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return absl::StrFormat("%016x", h);
+}
+
 absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     absl::string_view text, absl::string_view source_name) {
   std::shared_ptr<CompiledPolicy> p(new CompiledPolicy());
@@ -118,6 +137,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     return absl::InvalidArgumentError(absl::StrCat(source_name, ":", errors.first()));
   }
   const v1::Policy& proto = p->proto_;
+  p->fingerprint_ = Fingerprint(proto);
   ErrorReporter err(source_name, &tree);
 
   // Identity.

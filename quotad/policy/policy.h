@@ -81,6 +81,10 @@ class CompiledPolicy {
                                                     absl::string_view integration_id) const;
 
   const v1::Policy& proto() const { return proto_; }
+  // 16 hex digits identifying the policy's content (not its formatting or
+  // comments): peers compare them to show a policy that differs.
+  const std::string& fingerprint() const { return fingerprint_; }
+  static std::string Fingerprint(const v1::Policy& policy);
   bool client_key_includes_user_agent() const { return client_key_includes_ua_; }
   int ipv4_group_prefix() const { return ipv4_group_prefix_; }
   int ipv6_group_prefix() const { return ipv6_group_prefix_; }
@@ -111,6 +115,7 @@ class CompiledPolicy {
   };
 
   v1::Policy proto_;
+  std::string fingerprint_;
   std::vector<TierConfig> tiers_;
   absl::flat_hash_map<std::string, const TierConfig*> by_name_;
   absl::flat_hash_map<std::string, const TierConfig*> claimable_;

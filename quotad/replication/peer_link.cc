@@ -204,6 +204,23 @@ bool PeerLink::up() const {
   return health_ == Health::kUp;
 }
 
+void PeerLink::RecordPeerKeys(bool key_mismatch, const std::string& policy_fingerprint,
+                              bool policy_differs) {
+  absl::MutexLock lock(&mu_);
+  if (key_mismatch != key_mismatch_) {
+    if (key_mismatch) {
+      QUOTAD_LOG(WARNING) << "replication: peer " << config_.node_id
+                          << " hashes identities with another key; its calls are refused until "
+                             "every node has the same --hash_key_file";
+    } else {
+      QUOTAD_LOG(INFO) << "replication: peer " << config_.node_id << " now shares the identity key";
+    }
+  }
+  key_mismatch_ = key_mismatch;
+  policy_differs_ = policy_differs;
+  policy_fingerprint_ = policy_fingerprint;
+}
+
 void PeerLink::FillState(absl::Time now, v1::PeerState* p) const {
   absl::MutexLock lock(&mu_);
   p->set_node_id(config_.node_id);
@@ -233,6 +250,9 @@ void PeerLink::FillState(absl::Time now, v1::PeerState* p) const {
   p->set_ranges_repaired(ranges_repaired_);
   p->set_slots_pulled(slots_pulled_);
   p->set_bytes_pulled(bytes_pulled_);
+  p->set_key_mismatch(key_mismatch_);
+  p->set_policy_differs(policy_differs_);
+  p->set_policy_fingerprint(policy_fingerprint_);
 }
 
 }  // namespace quotad

@@ -91,6 +91,11 @@ class PeerLink {
   // before its first push.
   std::optional<uint64_t> inbound_origin() const;
   void MarkInboundRepaired(uint64_t drops);
+  // Any call from this peer: whether its identity key matched none of this
+  // node's (its calls are refused; a WARNING when that starts, an INFO when
+  // it ends) and its policy fingerprint, shown in FillState.
+  void RecordPeerKeys(bool key_mismatch, const std::string& policy_fingerprint,
+                      bool policy_differs);
 
   size_t batch_budget() const;
   size_t pending_slots() const;
@@ -135,6 +140,9 @@ class PeerLink {
   absl::Time inbound_last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t inbound_drops_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t inbound_repaired_ ABSL_GUARDED_BY(mu_) = 0;
+  bool key_mismatch_ ABSL_GUARDED_BY(mu_) = false;
+  bool policy_differs_ ABSL_GUARDED_BY(mu_) = false;
+  std::string policy_fingerprint_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace quotad

@@ -4,7 +4,9 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
 #include "quotad/rpc/unary.h"
 #include "quotad/common/logging.h"
@@ -105,6 +107,23 @@ absl::Status Replicator::CheckSender(const std::string& from, const std::string&
   return absl::OkStatus();
 }
 
+absl::Status Replicator::CheckPeerKeys(
+    const std::string& from, const google::protobuf::RepeatedPtrField<std::string>& theirs,
+    const std::string& policy_fingerprint) {
+  const std::vector<std::string> ours = admission_->KeyFingerprints();
+  bool shared = false;
+  for (const std::string& f : theirs) shared |= absl::c_linear_search(ours, f);
+  const bool policy_differs = policy_fingerprint != policy_->Current()->fingerprint();
+  if (Peer* peer = FindPeer(from)) peer->link.RecordPeerKeys(!shared, policy_fingerprint, policy_differs);
+  if (shared) return absl::OkStatus();
+  rejected_key_mismatch_.fetch_add(1, std::memory_order_relaxed);
+  return absl::FailedPreconditionError(absl::StrCat(
+      "node ", from, " hashes client identities with another key (key fingerprints [",
+      absl::StrJoin(theirs, ","), "], this node's [", absl::StrJoin(ours, ","),
+      "]): the two would count every client under different ids; give every node the same "
+      "--hash_key_file"));
+}
+
 absl::StatusOr<RemoteMergeResult> Replicator::Apply(std::vector<SlotValue> slots,
                                                     size_t* rejected) {
   const absl::Time now = clock_->Now();
@@ -148,7 +167,7 @@ absl::StatusOr<RemoteMergeResult> Replicator::ApplyInChunks(std::vector<SlotValu
 }
 
 absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request));
   if (request.from_origin() == 0) {
     return Malformed(absl::InvalidArgumentError("from_origin: required"));
   }
@@ -232,6 +251,7 @@ void Replicator::SendPush(Peer& peer) {
     --pushes_in_flight_;
     return;
   }
+  StampKeys(&batch->request);
   auto call = std::make_unique<PushCall>();
   call->batch = std::move(*batch);
   PushCall* raw = call.release();
@@ -285,6 +305,9 @@ v1::GossipStatusResponse Replicator::Status() const {
   out.set_slots_applied(slots_applied_.load());
   out.set_records_applied(records_applied_.load());
   out.set_rejected_records(rejected_records_.load());
+  out.set_rejected_key_mismatch(rejected_key_mismatch_.load());
+  for (std::string& f : admission_->KeyFingerprints()) out.add_key_fingerprints(std::move(f));
+  out.set_policy_fingerprint(policy_->Current()->fingerprint());
   return out;
 }
 

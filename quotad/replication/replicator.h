@@ -191,6 +191,7 @@ class Replicator final : public SlotChangeListener {
       Request request;
       request.set_from_node_id(self->options_.node_id);
       request.set_to_node_id(peer.link.config().node_id);
+      self->StampKeys(&request);
       return request;
     }
     template <typename Request, typename Response>
@@ -206,7 +207,26 @@ class Replicator final : public SlotChangeListener {
     }
   };
   HourWindow LiveWindow() const;
+  // Every call to a peer carries this node's key and policy fingerprints.
+  template <typename Request>
+  void StampKeys(Request* request) const {
+    for (std::string& f : admission_->KeyFingerprints()) request->add_key_fingerprints(std::move(f));
+    request->set_policy_fingerprint(policy_->Current()->fingerprint());
+  }
+  // A call from a peer: a configured sender, addressed to this node, sharing
+  // one of its identity keys (else FAILED_PRECONDITION, counted).
+  template <typename Request>
+  absl::Status CheckSender(const Request& request) {
+    if (absl::Status s = CheckSender(request.from_node_id(), request.to_node_id()); !s.ok()) {
+      return s;
+    }
+    return CheckPeerKeys(request.from_node_id(), request.key_fingerprints(),
+                         request.policy_fingerprint());
+  }
   absl::Status CheckSender(const std::string& from, const std::string& to) const;
+  absl::Status CheckPeerKeys(const std::string& from,
+                             const google::protobuf::RepeatedPtrField<std::string>& theirs,
+                             const std::string& policy_fingerprint);
   // Counts a malformed request or response (Status().rejected_malformed) and
   // returns `error`.
   absl::Status Malformed(absl::Status error) {
@@ -269,6 +289,7 @@ class Replicator final : public SlotChangeListener {
   std::atomic<uint64_t> slots_applied_{0};
   std::atomic<uint64_t> records_applied_{0};
   std::atomic<uint64_t> rejected_records_{0};
+  std::atomic<uint64_t> rejected_key_mismatch_{0};
 
   mutable absl::Mutex status_mu_;
   mutable v1::GossipStatusResponse recent_status_ ABSL_GUARDED_BY(status_mu_);

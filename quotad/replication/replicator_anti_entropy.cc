@@ -81,7 +81,7 @@ absl::Status CheckRangesAndExclusions(const google::protobuf::RepeatedField<uint
 }  // namespace
 
 absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request));
   if (request.to_hour() < request.from_hour() ||
       request.to_hour() - request.from_hour() >= SlotDigests::kHours) {
     return Malformed(absl::InvalidArgumentError("to_hour: window must be 1..64 hours"));
@@ -112,7 +112,7 @@ absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequ
 
 absl::StatusOr<v1::PullRangeResponse> Replicator::HandlePullRange(
     const v1::PullRangeRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request));
   if (request.ranges_size() == 0 &&
       request.range() >= static_cast<uint32_t>(SlotDigests::kRanges)) {
     return Malformed(absl::InvalidArgumentError("range: out of bounds"));

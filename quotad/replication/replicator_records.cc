@@ -186,7 +186,7 @@ absl::Status Replicator::ListRecords(const std::string& prefix,
 
 absl::StatusOr<v1::PullRecordsResponse> Replicator::HandlePullRecords(
     const v1::PullRecordsRequest& request) {
-  QUOTAD_RETURN_IF_ERROR(CheckSender(request.from_node_id(), request.to_node_id()));
+  QUOTAD_RETURN_IF_ERROR(CheckSender(request));
   v1::PullRecordsResponse response;
   response.set_done(true);
   if (records_ == nullptr) return response;

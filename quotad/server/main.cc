@@ -47,8 +47,8 @@ ABSL_FLAG(std::string, policy, "deploy/policy/aup.textproto", "AUP policy textpr
 ABSL_FLAG(std::string, node_id, "", "this node's id, unique in the cluster (default: hostname)");
 ABSL_FLAG(std::string, region, "local", "this node's region name");
 ABSL_FLAG(std::string, hash_key_file, "",
-          "secret key for identity hashing, shared by all nodes; created with mode 0600 if "
-          "absent (default: <data_dir>/identity.key)");
+          "secret key for identity hashing, shared by all nodes (required with --peers); "
+          "created with mode 0600 if absent (default: <data_dir>/identity.key)");
 ABSL_FLAG(std::string, previous_hash_key_file, "",
           "during a key rotation: the previous key; usage hashed with it still counts (read "
           "only). Remove one window (24h) after every node has the new key.");
@@ -138,6 +138,12 @@ int Run() {
   if (absl::GetFlag(FLAGS_max_commit_queue) < 1) return Fail("--max_commit_queue: must be >= 1");
   auto peers = ParsePeers(absl::GetFlag(FLAGS_peers), node_id);
   if (!peers.ok()) return Fail(absl::StrCat("--", peers.status().message()));
+  if (!peers->empty() && absl::GetFlag(FLAGS_hash_key_file).empty()) {
+    return Fail(
+        "--hash_key_file: required with --peers: every node of a cluster must hash client "
+        "identities with the same key (a key generated in each data dir would count one client "
+        "under a different id on every node)");
+  }
   if (absl::GetFlag(FLAGS_gossip_interval) < absl::Milliseconds(10)) {
     return Fail("--gossip_interval: must be at least 10ms");
   }
@@ -174,8 +180,14 @@ int Run() {
   metrics.DeclareTiers(tier_names(**policy));
 
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  const bool created = std::filesystem::create_directories(data_dir, ec);
   if (ec) return Fail(absl::StrCat("cannot create data dir ", data_dir, ": ", ec.message()));
+  if (created) {
+    // Counters, keys and tokens: readable by this user only.
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+    if (ec) return Fail(absl::StrCat("cannot make data dir ", data_dir, " 0700: ", ec.message()));
+  }
 
   RocksDbOptions db_options;
   db_options.path = data_dir;

@@ -13,6 +13,8 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "absl/strings/match.h"
+#include "quotad/identity/identity_hasher.h"
 #include "quotad/storage/keys.h"
 #include "quotad/v1/gossip.grpc.pb.h"
 #include "quotad/common/status_macros.h"
@@ -201,6 +203,7 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
   good.set_from_node_id("n2");
   good.set_to_node_id("n1");
   good.set_from_origin(12345);
+  good.add_key_fingerprints(IdentityHasher::FromKeyFile(c.key_file()).value()->KeyFingerprint());
   auto* slot = good.add_slots();
   slot->set_key(EncodeCounterKey(id, now_hour, 12345, CountKind::kCharged));
   slot->set_value(3);
@@ -214,6 +217,12 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
   auto garbage = good;
   garbage.mutable_slots(0)->set_key("\x07garbage");
   EXPECT_EQ(push(garbage).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto other_key = good;
+  other_key.set_key_fingerprints(0, "0123456789abcdef");
+  EXPECT_EQ(push(other_key).first.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  auto value_too_large = good;
+  value_too_large.mutable_slots(0)->set_value(uint64_t{1} << 63);
+  EXPECT_EQ(push(value_too_large).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   auto foreign = good;
   foreign.mutable_slots(0)->set_key(EncodeCounterKey(id, now_hour, 999, CountKind::kCharged));
   EXPECT_EQ(push(foreign).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -233,7 +242,8 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
   ASSERT_TRUE(gossip->Status(&ctx, v1::GossipStatusRequest(), &status).ok());
   EXPECT_EQ(status.rejected_unknown_node(), 1u);
   EXPECT_EQ(status.rejected_wrong_target(), 1u);
-  EXPECT_EQ(status.rejected_malformed(), 1u);
+  EXPECT_EQ(status.rejected_malformed(), 2u);  // garbage key, value too large
+  EXPECT_EQ(status.rejected_key_mismatch(), 1u);
   EXPECT_EQ(status.rejected_foreign_origin(), 1u);
   EXPECT_EQ(status.rejected_future_bucket(), 1u);
   EXPECT_GE(status.slots_applied(), 1u);
@@ -241,6 +251,19 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
   EXPECT_EQ(status.peers(0).node_id(), "n2");
   EXPECT_TRUE(c.node(0).Running());
   EXPECT_TRUE(c.Client(0).Acquire(Client("192.0.2.1"))->allowed());
+
+  // A real node restarted with another identity key: refused, and shown.
+  c.SetExtraFlags({"--hash_key_file=" + dir_.Sub("another.key")});
+  ASSERT_TRUE(c.Start(1).ok());
+  absl::Status shown = testing::Await("n1 shows n2's other key", absl::Seconds(15), [&] {
+    auto r = testing::RunCommand(
+        QUOTACTL_BINARY, {"--target=" + c.node(0).admin_target(),
+                          "--admin-token-file=" + c.node(0).admin_token_file(), "cluster",
+                          "status"});
+    if (absl::StrContains(r.out, "IDENTITY KEY DIFFERS")) return absl::OkStatus();
+    return absl::UnavailableError(r.out + r.err);
+  });
+  EXPECT_TRUE(shown.ok()) << shown;
 }
 
 TEST_F(ClusterTest, ABanSetInOneRegionAppliesInEveryRegion) {

@@ -330,8 +330,16 @@ TEST_F(EndToEndTest, BadStartupConfigurationFailsWithAClearMessage) {
   EXPECT_EQ(bad_ttl.exit_code, 1);
   EXPECT_THAT(bad_ttl.err, HasSubstr("--idempotency_ttl"));
 
+  auto peers_without_key = RunQuotadToExit(
+      {policy, data, "--peer_listen=127.0.0.1:0", "--peers=n2=127.0.0.1:1"});
+  EXPECT_EQ(peers_without_key.exit_code, 1);
+  EXPECT_THAT(peers_without_key.err, HasSubstr("--hash_key_file: required with --peers"));
+
   // A data dir already served by a running node is locked.
   auto node = StartNode({}, "locked");
+  // A new data dir holds keys and counters: this user's only.
+  EXPECT_EQ(std::filesystem::status(node->data_dir()).permissions(),
+            std::filesystem::perms::owner_all);
   // Regression: gRPC's default SO_REUSEPORT let a second node share a port.
   auto same_port = RunQuotadToExit({policy, "--data_dir=" + dir_.Sub("other"),
                                     "--listen=" + node->target(), "--admin_listen=127.0.0.1:0"});

@@ -51,6 +51,8 @@ class LocalCluster {
   void SetDelay(absl::Duration one_way);
 
   int size() const { return n_; }
+  // The identity key file every node is started with.
+  const std::string& key_file() const { return key_file_; }
 
  private:
   const TempDir& dir_;

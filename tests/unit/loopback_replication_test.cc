@@ -5,6 +5,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "quotad/admin/override_store.h"
 #include "quotad/replication/hlc.h"
@@ -121,10 +122,11 @@ TEST_F(LoopbackCluster, ALinkCutOneWayStillLetsTheOtherDirectionPull) {
 }
 
 // A push n1 -> n2 carrying every slot n1 holds, as n1's replicator would.
-v1::PushRequest PushOfAllSlots(RocksDbCounterStore& from) {
+v1::PushRequest PushOfAllSlots(RocksDbCounterStore& from, const IdentityHasher& key) {
   v1::PushRequest push;
   push.set_from_node_id("n1");
   push.set_to_node_id("n2");
+  push.add_key_fingerprints(key.KeyFingerprint());
   push.set_from_origin(from.origin());
   EXPECT_TRUE(from.ScanSlots("", 0, UINT32_MAX, "", SIZE_MAX, [&](const SlotValue& v) {
                     v1::Slot* slot = push.add_slots();
@@ -155,7 +157,7 @@ std::string OverrideValue(const std::string& cidr, const std::string& id) {
 TEST_F(LoopbackCluster, AForgedSlotValueAboveTheBoundIsRefusedWholeAndChangesNothing) {
   ASSERT_TRUE(nodes_[0].admission->Acquire(Client(7))->allowed());
   ASSERT_TRUE(nodes_[0].admission->Acquire(Client(8))->allowed());
-  v1::PushRequest forged = PushOfAllSlots(*nodes_[0].store);
+  v1::PushRequest forged = PushOfAllSlots(*nodes_[0].store, *hasher_);
   ASSERT_GE(forged.slots_size(), 2);
   // 2^63 read as int64 is negative: it would lift the client's limit.
   forged.mutable_slots(0)->set_value(uint64_t{1} << 63);
@@ -167,7 +169,7 @@ TEST_F(LoopbackCluster, AForgedSlotValueAboveTheBoundIsRefusedWholeAndChangesNot
   forged.mutable_slots(0)->set_value(kMaxSlotValue + 1);
   EXPECT_FALSE(nodes_[1].replicator->HandlePush(forged).ok());
   // The honest batch is applied.
-  ASSERT_TRUE(nodes_[1].replicator->HandlePush(PushOfAllSlots(*nodes_[0].store)).ok());
+  ASSERT_TRUE(nodes_[1].replicator->HandlePush(PushOfAllSlots(*nodes_[0].store, *hasher_)).ok());
   EXPECT_EQ(Used(1, 7), 1);
   EXPECT_EQ(Used(1, 8), 1);
 }
@@ -177,6 +179,7 @@ TEST_F(LoopbackCluster, RecordsOfUnknownKindsOrWhoseKeyIsNotTheirIdAreRefused) {
     v1::PushRequest push;
     push.set_from_node_id("n1");
     push.set_to_node_id("n2");
+    push.add_key_fingerprints(hasher_->KeyFingerprint());
     push.set_from_origin(nodes_[0].store->origin());
     *push.add_records() = std::move(record);
     return nodes_[1].replicator->HandlePush(push).status();
@@ -203,6 +206,31 @@ TEST_F(LoopbackCluster, RecordsOfUnknownKindsOrWhoseKeyIsNotTheirIdAreRefused) {
   // Locally written records follow the same rules.
   EXPECT_EQ(nodes_[1].replicator->PutRecord("evil/y", "1", absl::InfiniteFuture()).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LoopbackCluster, APeerHashingWithAnotherKeyIsRefusedCountedAndShown) {
+  ASSERT_TRUE(nodes_[0].admission->Acquire(Client(3))->allowed());
+  auto other_key = std::move(IdentityHasher::Create(std::string(32, 'x')).value());
+  ASSERT_NE(other_key->KeyFingerprint(), hasher_->KeyFingerprint());
+  auto refused =
+      nodes_[1].replicator->HandlePush(PushOfAllSlots(*nodes_[0].store, *other_key));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("--hash_key_file"));
+  EXPECT_EQ(Used(1, 3), 0);
+  v1::GossipStatusResponse status = nodes_[1].replicator->Status();
+  EXPECT_EQ(status.rejected_key_mismatch(), 1u);
+  ASSERT_EQ(status.peers(0).node_id(), "n1");
+  EXPECT_TRUE(status.peers(0).key_mismatch());
+  // A push with no fingerprint at all is refused the same way.
+  v1::PushRequest bare = PushOfAllSlots(*nodes_[0].store, *hasher_);
+  bare.clear_key_fingerprints();
+  EXPECT_EQ(nodes_[1].replicator->HandlePush(bare).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Real replicators share the key: anti-entropy works and the flag clears.
+  ASSERT_TRUE(nodes_[0].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(Used(1, 3), 1);
+  EXPECT_FALSE(nodes_[1].replicator->Status().peers(0).key_mismatch());
 }
 
 }  // namespace
