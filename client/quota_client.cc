@@ -13,8 +13,9 @@ class GrpcQuotaConnection final : public QuotaConnection {
  public:
   explicit GrpcQuotaConnection(const ClientOptions& options)
       : timeout_(options.timeout),
-        stub_(v1::QuotaService::NewStub(
-            grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials()))) {}
+        stub_(v1::QuotaService::NewStub(grpc::CreateChannel(
+            options.target, options.tls.enabled() ? MakeChannelCredentials(options.tls)
+                                                  : grpc::InsecureChannelCredentials()))) {}
 
   absl::StatusOr<v1::AcquireResponse> Acquire(const v1::AcquireRequest& request) override {
     return Call(&v1::QuotaService::Stub::Acquire, request, v1::AcquireResponse());

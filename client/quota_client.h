@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "quotad/rpc/tls.h"
 #include "quotad/v1/quota.pb.h"
 
 namespace quotad::client {
@@ -22,6 +23,10 @@ struct ClientOptions {
   std::string target;
   // Per-call deadline.
   absl::Duration timeout = absl::Milliseconds(250);
+  // TLS: the CA that verifies the node (required for TLS), and a client
+  // certificate and key for mTLS (optional). All empty: plaintext. Files are
+  // re-read every second; check them first with CheckClientTlsFiles.
+  TlsFiles tls = {};
 };
 
 // The transport seam. Implementations are thread-safe.

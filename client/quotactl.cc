@@ -44,6 +44,9 @@ ABSL_FLAG(std::string, service, "", "measurement service, e.g. ndt/ndt7");
 ABSL_FLAG(int64_t, cost, 0, "units to charge (0 = server default of 1)");
 ABSL_FLAG(std::string, request_id, "", "idempotency key");
 ABSL_FLAG(std::string, admin_token_file, "", "file with the admin bearer token (admin commands)");
+ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA that signed the node's certificate (TLS on when set)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate (mTLS; with --tls_key_file)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 ABSL_FLAG(std::string, prefix, "", "address prefix (CIDR) to match, e.g. 203.0.113.0/24");
 ABSL_FLAG(std::string, tier, "", "tier name (override set; filter for override list)");
 ABSL_FLAG(int64_t, daily_limit, 0, "custom per-client daily limit for an override (0 = tier's)");
@@ -77,9 +80,20 @@ int RpcError(const absl::Status& status) {
   return kExitRpcError;
 }
 
+TlsFiles TlsFromFlags() {
+  return {absl::GetFlag(FLAGS_tls_cert_file), absl::GetFlag(FLAGS_tls_key_file),
+          absl::GetFlag(FLAGS_tls_ca_file)};
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Credentials() {
+  const TlsFiles tls = TlsFromFlags();
+  return tls.enabled() ? MakeChannelCredentials(tls) : grpc::InsecureChannelCredentials();
+}
+
 client::QuotaClient MakeClient() {
-  return client::QuotaClient(
-      client::MakeQuotaConnection({absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_timeout)}));
+  client::ClientOptions options{absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_timeout)};
+  options.tls = TlsFromFlags();
+  return client::QuotaClient(client::MakeQuotaConnection(options));
 }
 
 void PrintJson(const google::protobuf::Message& message) {
@@ -188,8 +202,7 @@ absl::StatusOr<AdminCall> MakeAdmin() {
       call.token.pop_back();
     }
   }
-  call.stub = v1::AdminService::NewStub(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+  call.stub = v1::AdminService::NewStub(grpc::CreateChannel(absl::GetFlag(FLAGS_target), Credentials()));
   return call;
 }
 
@@ -536,6 +549,11 @@ int main(int argc, char** argv) {
   }
   if (rest.size() > consumed) {
     return quotad::Usage(absl::StrCat("unexpected argument '", rest[consumed], "'"));
+  }
+  if (const quotad::TlsFiles tls = quotad::TlsFromFlags(); tls.enabled()) {
+    if (absl::Status s = quotad::CheckClientTlsFiles(tls); !s.ok()) {
+      return quotad::Usage(std::string(s.message()));
+    }
   }
   for (const auto& c : Commands()) {
     if (c.name != name) continue;

@@ -2,7 +2,10 @@
 # Starts N regional quotad nodes on 127.0.0.1 (default 3), each with its own
 # data dir, quota port (BASE+i-1), admin port (+100), metrics port (+200) and
 # peer port (+300, what --peers points at), wired as peers, sharing one
-# identity hash key, with the default AUP policy. Runs them in the background; stop with stop-cluster.sh.
+# identity hash key, with the default AUP policy, and TLS on every port with
+# mutual TLS between peers (development certificates from
+# deploy/tls/make-certs.sh in DIR/certs: one per node, one for the operator).
+# Runs them in the background; stop with stop-cluster.sh.
 #   deploy/local/start-cluster.sh [N]
 # Environment: QUOTAD_BASE_PORT (default 50061), QUOTAD_CLUSTER_DIR (default var/cluster).
 set -euo pipefail
@@ -24,6 +27,10 @@ fi
 if [ ! -f "$KEY" ]; then
   head -c 32 /dev/urandom > "$KEY.tmp" && chmod 600 "$KEY.tmp" && mv "$KEY.tmp" "$KEY"
 fi
+NAMES=(operator)
+for i in $(seq 1 "$N"); do NAMES+=("n$i"); done
+"$ROOT/deploy/tls/make-certs.sh" "$DIR/certs" "${NAMES[@]}"
+CERTS="$DIR/certs"
 for i in $(seq 1 "$N"); do
   if [ -f "$DIR/n$i.pid" ] && kill -0 "$(cat "$DIR/n$i.pid")" 2>/dev/null; then
     echo "n$i already running (pid $(cat "$DIR/n$i.pid"))"
@@ -41,16 +48,19 @@ for i in $(seq 1 "$N"); do
     --peer_listen="127.0.0.1:$((BASE_PORT + 300 + i - 1))" \
     --policy="$ROOT/deploy/policy/aup.textproto" --hash_key_file="$KEY" \
     --node_id="n$i" --region="${REGIONS[$((i - 1))]}" --peers="$peers" \
+    --tls_cert_file="$CERTS/n$i.pem" --tls_key_file="$CERTS/n$i.key" --tls_ca_file="$CERTS/ca.pem" \
     --startup_sync_timeout=1s </dev/null >>"$DIR/n$i.log" 2>&1 &
   echo $! > "$DIR/n$i.pid"
   echo "n$i (${REGIONS[$((i - 1))]}) on 127.0.0.1:$((BASE_PORT + i - 1)), admin :$((BASE_PORT + 100 + i - 1)), metrics :$((BASE_PORT + 200 + i - 1)), peer :$((BASE_PORT + 300 + i - 1)), log $DIR/n$i.log"
 done
 cat <<MSG
 
-Charge in one region, read in another:
-  $ROOT/build/client/quotactl --target=127.0.0.1:$BASE_PORT acquire --ip=192.0.2.7 --user-agent=demo
-  $ROOT/build/client/quotactl --target=127.0.0.1:$((BASE_PORT + 1)) check --ip=192.0.2.7 --user-agent=demo
-Cluster status (shared admin token):
-  $ROOT/build/client/quotactl --target=127.0.0.1:$((BASE_PORT + 100)) --admin-token-file=$DIR/admin.token cluster status
+Every port speaks TLS (CA: $CERTS/ca.pem). Charge in one region, read in another:
+  Q="$ROOT/build/client/quotactl --tls_ca_file=$CERTS/ca.pem"
+  \$Q --target=127.0.0.1:$BASE_PORT acquire --ip=192.0.2.7 --user-agent=demo
+  \$Q --target=127.0.0.1:$((BASE_PORT + 1)) check --ip=192.0.2.7 --user-agent=demo
+Cluster status (shared admin token; the operator certificate for mTLS):
+  \$Q --tls_cert_file=$CERTS/operator.pem --tls_key_file=$CERTS/operator.key \\
+     --target=127.0.0.1:$((BASE_PORT + 100)) --admin-token-file=$DIR/admin.token cluster status
 Stop: $ROOT/deploy/local/stop-cluster.sh
 MSG

@@ -2,31 +2,58 @@
 
 #include <string>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "quotad/rpc/tls.h"
 #include "quotad/rpc/unary.h"
 
 namespace quotad {
 
+absl::Status GossipServiceImpl::Authenticate(const grpc::CallbackServerContext& context,
+                                             const std::string& from) {
+  if (!check_certificates_) return absl::OkStatus();
+  const std::vector<std::string> names = ClientCertificateNames(context);
+  if (absl::c_linear_search(names, from)) return absl::OkStatus();
+  replicator_->CountCertificateMismatch();
+  return absl::PermissionDeniedError(absl::StrCat("from_node_id: '", from,
+                                                  "' is not named by the caller's certificate ([",
+                                                  absl::StrJoin(names, ","), "])"));
+}
+
 grpc::ServerUnaryReactor* GossipServiceImpl::Push(grpc::CallbackServerContext* context,
                                                   const v1::PushRequest* request,
                                                   v1::PushResponse* response) {
+  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
+    return rpc::FinishUnary<v1::PushResponse>(context, s, response);
+  }
   return rpc::FinishUnary(context, replicator_->HandlePush(*request), response);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::Digest(grpc::CallbackServerContext* context,
                                                     const v1::DigestRequest* request,
                                                     v1::DigestResponse* response) {
+  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
+    return rpc::FinishUnary<v1::DigestResponse>(context, s, response);
+  }
   return rpc::FinishUnary(context, replicator_->HandleDigest(*request), response);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::PullRange(grpc::CallbackServerContext* context,
                                                        const v1::PullRangeRequest* request,
                                                        v1::PullRangeResponse* response) {
+  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
+    return rpc::FinishUnary<v1::PullRangeResponse>(context, s, response);
+  }
   return rpc::FinishUnary(context, replicator_->HandlePullRange(*request), response);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::PullRecords(grpc::CallbackServerContext* context,
                                                          const v1::PullRecordsRequest* request,
                                                          v1::PullRecordsResponse* response) {
+  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
+    return rpc::FinishUnary<v1::PullRecordsResponse>(context, s, response);
+  }
   return rpc::FinishUnary(context, replicator_->HandlePullRecords(*request), response);
 }
 

@@ -1,4 +1,9 @@
-// gRPC adapter for quotad.v1.GossipService over a Replicator.
+// gRPC adapter for quotad.v1.GossipService over a Replicator. With
+// `check_certificates` (the peer listener requires client certificates: mTLS)
+// a call is served only when the caller's verified certificate names its
+// from_node_id among its subject alternative names: a valid certificate for
+// n2 cannot push as n3 (PERMISSION_DENIED, counted as
+// rejected_certificate_mismatch in Status()).
 #ifndef QUOTAD_REPLICATION_GOSSIP_SERVICE_H_
 #define QUOTAD_REPLICATION_GOSSIP_SERVICE_H_
 
@@ -10,7 +15,8 @@ namespace quotad {
 class GossipServiceImpl final : public v1::GossipService::CallbackService {
  public:
   // `replicator` is borrowed and must outlive the service.
-  explicit GossipServiceImpl(Replicator* replicator) : replicator_(replicator) {}
+  explicit GossipServiceImpl(Replicator* replicator, bool check_certificates = false)
+      : replicator_(replicator), check_certificates_(check_certificates) {}
 
   grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context,
                                  const v1::PushRequest* request,
@@ -29,7 +35,11 @@ class GossipServiceImpl final : public v1::GossipService::CallbackService {
                                    v1::GossipStatusResponse* response) override;
 
  private:
+  // OK, or PERMISSION_DENIED when the certificate does not name `from`.
+  absl::Status Authenticate(const grpc::CallbackServerContext& context, const std::string& from);
+
   Replicator* replicator_;
+  const bool check_certificates_;
 };
 
 }  // namespace quotad

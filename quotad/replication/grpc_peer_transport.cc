@@ -14,7 +14,7 @@ namespace {
 
 class GrpcPeerChannel final : public PeerChannel {
  public:
-  explicit GrpcPeerChannel(const std::string& address) {
+  GrpcPeerChannel(const PeerConfig& peer, std::shared_ptr<grpc::ChannelCredentials> credentials) {
     grpc::ChannelArguments args;
     // Reconnect quickly after a partition heals.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -23,8 +23,13 @@ class GrpcPeerChannel final : public PeerChannel {
     // Pages are bounded far below this; the limit is explicit on both ends.
     args.SetMaxReceiveMessageSize(kPeerMaxMessageBytes);
     args.SetMaxSendMessageSize(kPeerMaxMessageBytes);
+    if (credentials == nullptr) {
+      credentials = grpc::InsecureChannelCredentials();
+    } else {
+      args.SetSslTargetNameOverride(peer.node_id);  // the certificate must name the node
+    }
     stub_ = v1::GossipService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+        grpc::CreateCustomChannel(peer.address, credentials, args));
   }
 
   void Push(const v1::PushRequest& request, v1::PushResponse* response, absl::Time deadline,
@@ -86,15 +91,21 @@ class GrpcPeerChannel final : public PeerChannel {
 
 class GrpcPeerTransport final : public PeerTransport {
  public:
+  explicit GrpcPeerTransport(std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : credentials_(std::move(credentials)) {}
   std::unique_ptr<PeerChannel> Connect(const PeerConfig& peer) override {
-    return std::make_unique<GrpcPeerChannel>(peer.address);
+    return std::make_unique<GrpcPeerChannel>(peer, credentials_);
   }
+
+ private:
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
 };
 
 }  // namespace
 
-std::unique_ptr<PeerTransport> NewGrpcPeerTransport() {
-  return std::make_unique<GrpcPeerTransport>();
+std::unique_ptr<PeerTransport> NewGrpcPeerTransport(
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  return std::make_unique<GrpcPeerTransport>(std::move(credentials));
 }
 
 }  // namespace quotad

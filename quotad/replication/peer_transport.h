@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "quotad/replication/peers.h"
 #include "quotad/v1/gossip.pb.h"
 
@@ -52,8 +53,11 @@ class PeerTransport {
   virtual std::unique_ptr<PeerChannel> Connect(const PeerConfig& peer) = 0;
 };
 
-// gRPC to each peer's peer listener (plaintext).
-std::unique_ptr<PeerTransport> NewGrpcPeerTransport();
+// gRPC to each peer's peer listener: plaintext when `credentials` is null;
+// else TLS, where the peer's certificate must name its node id (the name
+// checked is the node id from --peers, not the address's host).
+std::unique_ptr<PeerTransport> NewGrpcPeerTransport(
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 }  // namespace quotad
 

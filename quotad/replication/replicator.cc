@@ -306,6 +306,7 @@ v1::GossipStatusResponse Replicator::Status() const {
   out.set_records_applied(records_applied_.load());
   out.set_rejected_records(rejected_records_.load());
   out.set_rejected_key_mismatch(rejected_key_mismatch_.load());
+  out.set_rejected_certificate_mismatch(rejected_certificate_mismatch_.load());
   for (std::string& f : admission_->KeyFingerprints()) out.add_key_fingerprints(std::move(f));
   out.set_policy_fingerprint(policy_->Current()->fingerprint());
   return out;

@@ -117,6 +117,11 @@ class Replicator final : public SlotChangeListener {
   absl::StatusOr<v1::PullRangeResponse> HandlePullRange(const v1::PullRangeRequest& request);
   absl::StatusOr<v1::PullRecordsResponse> HandlePullRecords(const v1::PullRecordsRequest& request);
   v1::GossipStatusResponse Status() const;
+  // A call refused because its certificate did not name its sender (the
+  // gRPC adapter checks certificates; counted here for Status()).
+  void CountCertificateMismatch() {
+    rejected_certificate_mismatch_.fetch_add(1, std::memory_order_relaxed);
+  }
   // Status() computed at most once per `max_age`: a metrics scrape reads
   // many gauges, and each Status() walks every peer's queue (up to 1M
   // entries while a peer is down).
@@ -290,6 +295,7 @@ class Replicator final : public SlotChangeListener {
   std::atomic<uint64_t> records_applied_{0};
   std::atomic<uint64_t> rejected_records_{0};
   std::atomic<uint64_t> rejected_key_mismatch_{0};
+  std::atomic<uint64_t> rejected_certificate_mismatch_{0};
 
   mutable absl::Mutex status_mu_;
   mutable v1::GossipStatusResponse recent_status_ ABSL_GUARDED_BY(status_mu_);

@@ -24,7 +24,8 @@ ListenerLimits LimitsOf(ListenerKind kind) {
 }
 
 absl::StatusOr<Listener> StartListener(ListenerKind kind, const std::string& address,
-                                       const std::vector<grpc::Service*>& services) {
+                                       const std::vector<grpc::Service*>& services,
+                                       std::shared_ptr<grpc::ServerCredentials> credentials) {
   // Process-wide switches: every server built afterwards gets them.
   static std::once_flag plugins;
   std::call_once(plugins, [] {
@@ -34,7 +35,8 @@ absl::StatusOr<Listener> StartListener(ListenerKind kind, const std::string& add
   const ListenerLimits limits = LimitsOf(kind);
   grpc::ServerBuilder builder;
   Listener out;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &out.port);
+  if (credentials == nullptr) credentials = grpc::InsecureServerCredentials();
+  builder.AddListeningPort(address, credentials, &out.port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(limits.max_receive_bytes);
   builder.SetMaxSendMessageSize(limits.max_send_bytes);

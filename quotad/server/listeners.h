@@ -45,9 +45,11 @@ struct Listener {
 // port 0 picks a free port) serving `services`, which are borrowed and must
 // outlive the server. The port is bound exclusively (no SO_REUSEPORT), so a
 // second node on a taken port fails instead of silently sharing it.
+// `credentials`: null for plaintext, else TLS (quotad/rpc/tls.h).
 // Errors: Unavailable naming the surface and address when it cannot listen.
-absl::StatusOr<Listener> StartListener(ListenerKind kind, const std::string& address,
-                                       const std::vector<grpc::Service*>& services);
+absl::StatusOr<Listener> StartListener(
+    ListenerKind kind, const std::string& address, const std::vector<grpc::Service*>& services,
+    std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
 
 }  // namespace quotad
 

@@ -2,6 +2,12 @@
 // policy file -> RocksDB store -> identity hasher -> admission -> gRPC
 // listeners (quota, peer, admin; all built by StartListener).
 //
+// TLS (--tls_cert_file, --tls_key_file, --tls_ca_file): every listener
+// serves TLS; the peer listener requires a client certificate signed by the
+// CA that names the sending node id; calls to peers verify that the peer's
+// certificate names its node id. The files are re-read every second
+// (quotad/rpc/tls.h), so replacing them rotates certificates in place.
+//
 // Signals: SIGHUP reloads the policy (a bad file is rejected and the old
 // policy keeps serving); SIGTERM/SIGINT drain in-flight calls and close
 // RocksDB cleanly.
@@ -34,8 +40,10 @@
 #include "quotad/observability/decision_stats.h"
 #include "quotad/observability/metrics.h"
 #include "quotad/replication/gossip_service.h"
+#include "quotad/replication/peer_transport.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/replicator.h"
+#include "quotad/rpc/tls.h"
 #include "quotad/server/listeners.h"
 #include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
@@ -89,6 +97,13 @@ ABSL_FLAG(std::string, admin_token_file, "",
 ABSL_FLAG(std::string, metrics_listen, "",
           "serve Prometheus /metrics on host:port (empty = off)");
 ABSL_FLAG(std::string, metrics_port_file, "", "if set, write the metrics port here");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain for every listener and for calls to peers; TLS is on when "
+          "this, --tls_key_file and --tls_ca_file are set");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA certificate: peers must present a certificate it signed that names their "
+          "node id (mTLS on the peer listener); callers' certificates are verified with it");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "how long SIGTERM waits for in-flight calls");
 
@@ -138,6 +153,14 @@ int Run() {
   if (absl::GetFlag(FLAGS_max_commit_queue) < 1) return Fail("--max_commit_queue: must be >= 1");
   auto peers = ParsePeers(absl::GetFlag(FLAGS_peers), node_id);
   if (!peers.ok()) return Fail(absl::StrCat("--", peers.status().message()));
+  const TlsFiles tls{absl::GetFlag(FLAGS_tls_cert_file), absl::GetFlag(FLAGS_tls_key_file),
+                     absl::GetFlag(FLAGS_tls_ca_file)};
+  if (tls.enabled()) {
+    if (auto s = CheckNodeTlsFiles(tls); !s.ok()) return Fail(std::string(s.message()));
+  } else if (!peers->empty()) {
+    QUOTAD_LOG(WARNING) << "no --tls_cert_file: gossip is plaintext and any host that reaches "
+                           "--peer_listen can pose as a peer (see docs/operations.md, Security)";
+  }
   if (!peers->empty() && absl::GetFlag(FLAGS_hash_key_file).empty()) {
     return Fail(
         "--hash_key_file: required with --peers: every node of a cluster must hash client "
@@ -236,6 +259,9 @@ int Run() {
   replication.anti_entropy_interval = absl::GetFlag(FLAGS_anti_entropy_interval);
   replication.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
   replication.max_pending_slots = static_cast<size_t>(absl::GetFlag(FLAGS_gossip_max_pending_slots));
+  const std::unique_ptr<PeerTransport> transport =
+      NewGrpcPeerTransport(tls.enabled() ? MakeChannelCredentials(tls) : nullptr);
+  replication.transport = transport.get();
   Replicator replicator(&admission, store->get(), store->get(), &policy_holder, RealClock::Real(),
                         replication);
   if (auto s = replicator.RestoreRecordClock(); !s.ok()) {
@@ -253,7 +279,7 @@ int Run() {
     return Fail(absl::StrCat("cannot record node info: ", s.message()));
   }
   replicator.Start();
-  GossipServiceImpl gossip_service(&replicator);
+  GossipServiceImpl gossip_service(&replicator, /*check_certificates=*/tls.enabled());
 
   auto reload_policy = [&]() -> absl::Status {
     auto next = CompiledPolicy::FromFile(policy_path);
@@ -370,15 +396,19 @@ int Run() {
 
   // Every listener comes from StartListener, the same code the test
   // clusters use: same limits, same options.
-  auto quota_listener =
-      StartListener(ListenerKind::kQuota, absl::GetFlag(FLAGS_listen), {&service});
+  auto credentials = [&](ClientCertificates client_certs) {
+    return tls.enabled() ? MakeServerCredentials(tls, client_certs) : nullptr;
+  };
+  auto quota_listener = StartListener(ListenerKind::kQuota, absl::GetFlag(FLAGS_listen), {&service},
+                                      credentials(ClientCertificates::kOptional));
   if (!quota_listener.ok()) return Fail(absl::StrCat("--listen: ", quota_listener.status().message()));
   const int port = quota_listener->port;
   std::unique_ptr<grpc::Server> server = std::move(quota_listener->server);
   std::unique_ptr<grpc::Server> peer_server;
   int peer_port = 0;
   if (!peer_listen.empty()) {
-    auto peer_listener = StartListener(ListenerKind::kPeer, peer_listen, {&gossip_service});
+    auto peer_listener = StartListener(ListenerKind::kPeer, peer_listen, {&gossip_service},
+                                       credentials(ClientCertificates::kRequired));
     if (!peer_listener.ok()) {
       return Fail(absl::StrCat("--peer_listen: ", peer_listener.status().message()));
     }
@@ -389,7 +419,8 @@ int Run() {
     }
   }
   auto admin_listener =
-      StartListener(ListenerKind::kAdmin, absl::GetFlag(FLAGS_admin_listen), {&admin_service});
+      StartListener(ListenerKind::kAdmin, absl::GetFlag(FLAGS_admin_listen), {&admin_service},
+                    credentials(ClientCertificates::kOptional));
   if (!admin_listener.ok()) {
     return Fail(absl::StrCat("--admin_listen: ", admin_listener.status().message()));
   }

@@ -42,9 +42,15 @@ absl::Status LocalCluster::Start(int i, bool wipe) {
       absl::StrCat("--gossip_interval=", absl::FormatDuration(gossip_interval_)),
       absl::StrCat("--anti_entropy_interval=", absl::FormatDuration(anti_entropy_interval_)),
       "--startup_sync_timeout=3s"};
+  if (!tls_dir_.empty()) {
+    flags.push_back(absl::StrCat("--tls_cert_file=", tls_dir_, "/", Name(i), ".pem"));
+    flags.push_back(absl::StrCat("--tls_key_file=", tls_dir_, "/", Name(i), ".key"));
+    flags.push_back(absl::StrCat("--tls_ca_file=", tls_dir_, "/ca.pem"));
+  }
   flags.insert(flags.end(), extra_flags_.begin(), extra_flags_.end());
   nodes_[static_cast<size_t>(i)] =
       std::make_unique<QuotadProcess>(data, dir_.Sub(Name(i) + ".log"), std::move(flags));
+  if (!tls_dir_.empty()) nodes_[static_cast<size_t>(i)]->SetClientTls({"", "", tls_dir_ + "/ca.pem"});
   absl::Status s = nodes_[static_cast<size_t>(i)]->Start();
   if (!s.ok()) return s;
   for (int j = 0; j < n_; ++j) {
@@ -60,13 +66,28 @@ absl::Status LocalCluster::StartAll() {
   return absl::OkStatus();
 }
 
+absl::Status LocalCluster::UseTls(const std::string& cert_dir) {
+  std::vector<std::string> names;
+  for (int i = 0; i < n_; ++i) names.push_back(Name(i));
+  if (absl::Status s = MakeCertificates(cert_dir, names); !s.ok()) return s;
+  tls_dir_ = cert_dir;
+  return absl::OkStatus();
+}
+
 client::QuotaClient LocalCluster::Client(int i) {
-  return client::QuotaClient(client::MakeQuotaConnection({node(i).target(), absl::Seconds(5)}));
+  client::ClientOptions options{node(i).target(), absl::Seconds(5)};
+  options.tls = node(i).client_tls();
+  return client::QuotaClient(client::MakeQuotaConnection(options));
 }
 
 absl::StatusOr<v1::GossipStatusResponse> LocalCluster::GossipStatus(int i) {
-  auto stub = v1::GossipService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", node(i).peer_port()), grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!tls_dir_.empty()) {
+    const std::string own = absl::StrCat(tls_dir_, "/", Name(i));
+    credentials = MakeChannelCredentials({own + ".pem", own + ".key", tls_dir_ + "/ca.pem"});
+  }
+  auto stub = v1::GossipService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", node(i).peer_port()), credentials));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   v1::GossipStatusResponse status;

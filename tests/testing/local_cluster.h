@@ -27,6 +27,11 @@ class LocalCluster {
 
   static std::string Name(int i);
 
+  // TLS from now on: node i serves with `cert_dir`/n<i+1>.pem (and .key),
+  // every node trusts `cert_dir`/ca.pem (files of MakeCertificates, which
+  // this calls for every node name), and this harness's clients verify with
+  // the CA (peer-status calls present n<i+1>'s certificate).
+  absl::Status UseTls(const std::string& cert_dir);
   // Extra quotad flags for every node started from now on.
   void SetExtraFlags(std::vector<std::string> flags) { extra_flags_ = std::move(flags); }
 
@@ -61,6 +66,7 @@ class LocalCluster {
   absl::Duration anti_entropy_interval_;
   std::string key_file_;
   std::vector<std::string> extra_flags_;
+  std::string tls_dir_;
   std::vector<std::vector<std::unique_ptr<FaultProxy>>> proxies_;
   std::vector<std::unique_ptr<QuotadProcess>> nodes_;
 };

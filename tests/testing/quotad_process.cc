@@ -116,8 +116,23 @@ absl::Status QuotadProcess::Start(absl::Duration timeout) {
   return absl::DeadlineExceededError("quotad never reported SERVING");
 }
 
+std::shared_ptr<grpc::ChannelCredentials> QuotadProcess::ClientCredentials() const {
+  return client_tls_.enabled() ? MakeChannelCredentials(client_tls_)
+                               : grpc::InsecureChannelCredentials();
+}
+
+absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& names) {
+  std::vector<std::string> args = {QUOTAD_SOURCE_DIR "/deploy/tls/make-certs.sh", dir};
+  args.insert(args.end(), names.begin(), names.end());
+  CommandResult r = RunCommand("/bin/bash", args);
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("make-certs.sh failed: ", r.err));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> QuotadProcess::Health() const {
-  auto channel = grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(target(), ClientCredentials());
   auto health = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -10,6 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "quotad/rpc/tls.h"
 
 namespace quotad::testing {
 
@@ -31,6 +33,12 @@ class QuotadProcess {
   // One call to the quota listener's health service: SERVING or not;
   // errors when it does not answer.
   absl::StatusOr<bool> Health() const;
+  // How this harness talks to the node (Start's health checks, Health):
+  // TLS with these files when the node serves TLS. Set before Start.
+  void SetClientTls(TlsFiles tls) { client_tls_ = std::move(tls); }
+  const TlsFiles& client_tls() const { return client_tls_; }
+  // Channel credentials matching client_tls().
+  std::shared_ptr<grpc::ChannelCredentials> ClientCredentials() const;
   bool Running();
 
   int port() const { return port_; }
@@ -47,6 +55,7 @@ class QuotadProcess {
   std::string data_dir_;
   std::string log_path_;
   std::vector<std::string> args_;
+  TlsFiles client_tls_;
   pid_t pid_ = -1;
   int port_ = 0;
   int admin_port_ = 0;
@@ -61,6 +70,10 @@ struct CommandResult {
 
 // Runs `binary` with `args` and waits. No shell is involved.
 CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args);
+
+// Makes a development CA (once per dir) and a certificate per name with
+// deploy/tls/make-certs.sh, the script operators use.
+absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& names);
 
 // Runs quotad directly (not as a server) and waits, e.g. for bad-flag tests.
 CommandResult RunQuotadToExit(const std::vector<std::string>& args,
