@@ -13,6 +13,7 @@ class GrpcQuotaConnection final : public QuotaConnection {
  public:
   explicit GrpcQuotaConnection(const ClientOptions& options)
       : timeout_(options.timeout),
+        authorization_(options.bearer_token.empty() ? "" : "Bearer " + options.bearer_token),
         stub_(v1::QuotaService::NewStub(grpc::CreateChannel(
             options.target, options.tls.enabled() ? MakeChannelCredentials(options.tls)
                                                   : grpc::InsecureChannelCredentials()))) {}
@@ -32,12 +33,14 @@ class GrpcQuotaConnection final : public QuotaConnection {
   absl::StatusOr<Response> Call(Method method, const Request& request, Response response) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout_));
+    if (!authorization_.empty()) context.AddMetadata("authorization", authorization_);
     grpc::Status status = ((*stub_).*method)(&context, request, &response);
     if (!status.ok()) return rpc::FromGrpcStatus(status);
     return response;
   }
 
   absl::Duration timeout_;
+  std::string authorization_;
   std::unique_ptr<v1::QuotaService::Stub> stub_;
 };
 

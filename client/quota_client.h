@@ -27,6 +27,9 @@ struct ClientOptions {
   // certificate and key for mTLS (optional). All empty: plaintext. Files are
   // re-read every second; check them first with CheckClientTlsFiles.
   TlsFiles tls = {};
+  // Sent as "authorization: Bearer <token>" on every call when set (a
+  // principal of the node's --callers_file).
+  std::string bearer_token = {};
 };
 
 // The transport seam. Implementations are thread-safe.

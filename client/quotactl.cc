@@ -14,6 +14,7 @@
 // Commands live in one table so the admin commands slot in beside these.
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <functional>
 #include <iomanip>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -44,6 +46,9 @@ ABSL_FLAG(std::string, service, "", "measurement service, e.g. ndt/ndt7");
 ABSL_FLAG(int64_t, cost, 0, "units to charge (0 = server default of 1)");
 ABSL_FLAG(std::string, request_id, "", "idempotency key");
 ABSL_FLAG(std::string, admin_token_file, "", "file with the admin bearer token (admin commands)");
+ABSL_FLAG(std::string, token_file, "",
+          "file with a bearer token of the node's --callers_file (every command; admin commands "
+          "use --admin-token-file instead when it is set)");
 ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA that signed the node's certificate (TLS on when set)");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate (mTLS; with --tls_key_file)");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
@@ -90,9 +95,19 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials() {
   return tls.enabled() ? MakeChannelCredentials(tls) : grpc::InsecureChannelCredentials();
 }
 
+// The first line of `path`, trimmed ("" for no path); nullopt if unreadable.
+std::optional<std::string> ReadToken(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) return std::nullopt;
+  return std::string(absl::StripAsciiWhitespace(token));
+}
+
 client::QuotaClient MakeClient() {
   client::ClientOptions options{absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_timeout)};
   options.tls = TlsFromFlags();
+  options.bearer_token = ReadToken(absl::GetFlag(FLAGS_token_file)).value_or("");
   return client::QuotaClient(client::MakeQuotaConnection(options));
 }
 
@@ -191,17 +206,15 @@ struct AdminCall {
 
 absl::StatusOr<AdminCall> MakeAdmin() {
   AdminCall call;
-  const std::string path = absl::GetFlag(FLAGS_admin_token_file);
-  if (!path.empty()) {
-    std::ifstream in(path);
-    if (!in || !std::getline(in, call.token)) {
-      return absl::InvalidArgumentError(absl::StrCat("--admin-token-file: cannot read ", path));
-    }
-    while (!call.token.empty() &&
-           (call.token.back() == '\n' || call.token.back() == ' ' || call.token.back() == '\r')) {
-      call.token.pop_back();
-    }
+  const bool admin_file = !absl::GetFlag(FLAGS_admin_token_file).empty();
+  const std::string path =
+      admin_file ? absl::GetFlag(FLAGS_admin_token_file) : absl::GetFlag(FLAGS_token_file);
+  std::optional<std::string> token = ReadToken(path);
+  if (!token) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(admin_file ? "--admin-token-file" : "--token_file", ": cannot read ", path));
   }
+  call.token = *token;
   call.stub = v1::AdminService::NewStub(grpc::CreateChannel(absl::GetFlag(FLAGS_target), Credentials()));
   return call;
 }
@@ -549,6 +562,9 @@ int main(int argc, char** argv) {
   }
   if (rest.size() > consumed) {
     return quotad::Usage(absl::StrCat("unexpected argument '", rest[consumed], "'"));
+  }
+  if (!quotad::ReadToken(absl::GetFlag(FLAGS_token_file))) {
+    return quotad::Usage(absl::StrCat("--token_file: cannot read ", absl::GetFlag(FLAGS_token_file)));
   }
   if (const quotad::TlsFiles tls = quotad::TlsFromFlags(); tls.enabled()) {
     if (absl::Status s = quotad::CheckClientTlsFiles(tls); !s.ok()) {

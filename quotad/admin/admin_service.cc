@@ -128,27 +128,14 @@ absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::st
       .status();
 }
 
-absl::Status AdminServiceImpl::Authorize(grpc::CallbackServerContext* ctx) const {
-  const auto& metadata = ctx->client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError("authorization: missing bearer token");
-  }
-  const std::string value(it->second.data(), it->second.size());
-  const std::string expected = absl::StrCat("Bearer ", deps_.admin_token);
-  if (value.size() != expected.size() ||
-      CRYPTO_memcmp(value.data(), expected.data(), value.size()) != 0) {
-    return absl::UnauthenticatedError("authorization: invalid bearer token");
-  }
-  return absl::OkStatus();
-}
 
-void AdminServiceImpl::Audit(grpc::CallbackServerContext* ctx, const std::string& method,
-                             const std::string& target, const std::string& details,
-                             const absl::Status& result) {
+void AdminServiceImpl::Audit(grpc::CallbackServerContext* ctx, const Principal& caller,
+                             const std::string& method, const std::string& target,
+                             const std::string& details, const absl::Status& result) {
   v1::AuditEntry entry;
   SetTimestamp(deps_.clock->Now(), entry.mutable_time());
-  entry.set_actor(absl::StrCat("admin-token@", ctx->peer()));
+  entry.set_actor(absl::StrCat(caller.name.empty() ? "unauthenticated" : caller.name, "@",
+                               ctx->peer()));
   entry.set_method(method);
   entry.set_target(target);
   entry.set_details(details);
@@ -202,9 +189,10 @@ absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverri
 grpc::ServerUnaryReactor* AdminServiceImpl::SetOverride(grpc::CallbackServerContext* ctx,
                                                         const v1::SetOverrideRequest* req,
                                                         v1::Override* resp) {
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
-  auto result = DoSetOverride(*req, absl::StrCat("admin-token@", ctx->peer()));
-  Audit(ctx, "SetOverride", result.ok() ? result->id() : "", ToJson(*req), result.status());
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "SetOverride", kWriteRoles, &caller)) return rejected;
+  auto result = DoSetOverride(*req, absl::StrCat(caller.name, "@", ctx->peer()));
+  Audit(ctx, caller, "SetOverride", result.ok() ? result->id() : "", ToJson(*req), result.status());
   return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
@@ -212,7 +200,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
                                                            const v1::DeleteOverrideRequest* req,
                                                            v1::DeleteOverrideResponse* resp) {
   using R = absl::StatusOr<v1::DeleteOverrideResponse>;
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "DeleteOverride", kWriteRoles, &caller)) return rejected;
   std::string id = req->id();
   R result = [&]() -> R {
     if (id.empty()) {
@@ -226,7 +215,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
     r.set_deleted(true);
     return r;
   }();
-  Audit(ctx, "DeleteOverride", id, ToJson(*req), result.status());
+  Audit(ctx, caller, "DeleteOverride", id, ToJson(*req), result.status());
   return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
@@ -234,7 +223,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListOverrides(grpc::CallbackServerCo
                                                           const v1::ListOverridesRequest* req,
                                                           v1::ListOverridesResponse* resp) {
   using R = absl::StatusOr<v1::ListOverridesResponse>;
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ListOverrides", kReadRoles, &caller)) return rejected;
   R result = [&]() -> R {
     QUOTAD_ASSIGN_OR_RETURN(auto list, deps_.overrides->List(req->tier()));
     v1::ListOverridesResponse r;
@@ -297,7 +287,8 @@ absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRe
 grpc::ServerUnaryReactor* AdminServiceImpl::GetUsage(grpc::CallbackServerContext* ctx,
                                                      const v1::UsageRequest* req,
                                                      v1::UsageResponse* resp) {
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetUsage", kReadRoles, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoGetUsage(*req), resp);
 }
 
@@ -315,14 +306,15 @@ absl::StatusOr<v1::ResetUsageResponse> AdminServiceImpl::DoResetUsage(const v1::
 grpc::ServerUnaryReactor* AdminServiceImpl::ResetUsage(grpc::CallbackServerContext* ctx,
                                                        const v1::UsageRequest* req,
                                                        v1::ResetUsageResponse* resp) {
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ResetUsage", kWriteRoles, &caller)) return rejected;
   auto result = DoResetUsage(*req);
   // The audit names the client by its keyed hash only.
   std::string target = "client/invalid";
   if (auto ip = IpAddress::Parse(req->ip()); ip.ok()) {
     target = absl::StrCat("client/", HashToHex(deps_.hasher->HashIpAndUserAgent(*ip, req->user_agent())));
   }
-  Audit(ctx, "ResetUsage", target,
+  Audit(ctx, caller, "ResetUsage", target,
         result.ok() ? absl::StrCat("{\"cleared\":", result->cleared(), "}") : "{}", result.status());
   return rpc::FinishUnary(ctx, std::move(result), resp);
 }
@@ -341,7 +333,8 @@ absl::StatusOr<v1::GetPolicyResponse> AdminServiceImpl::DoGetPolicy() {
 grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(grpc::CallbackServerContext* ctx,
                                                       const v1::GetPolicyRequest*,
                                                       v1::GetPolicyResponse* resp) {
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetPolicy", kReadRoles, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoGetPolicy(), resp);
 }
 
@@ -349,10 +342,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadPolicy(grpc::CallbackServerCon
                                                          const v1::ReloadPolicyRequest*,
                                                          v1::GetPolicyResponse* resp) {
   using R = absl::StatusOr<v1::GetPolicyResponse>;
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ReloadPolicy", kWriteRoles, &caller)) return rejected;
   absl::Status reloaded = deps_.reload_policy();
   if (reloaded.ok()) policy_loaded_at_ = absl::Now();
-  Audit(ctx, "ReloadPolicy", deps_.policy_path, "{}", reloaded);
+  Audit(ctx, caller, "ReloadPolicy", deps_.policy_path, "{}", reloaded);
   if (!reloaded.ok()) return rpc::FinishUnary(ctx, R(reloaded), resp);
   return rpc::FinishUnary(ctx, DoGetPolicy(), resp);
 }
@@ -402,7 +396,8 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
 grpc::ServerUnaryReactor* AdminServiceImpl::ClusterStatus(grpc::CallbackServerContext* ctx,
                                                           const v1::ClusterStatusRequest*,
                                                           v1::ClusterStatusResponse* resp) {
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ClusterStatus", kReadRoles, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoClusterStatus(), resp);
 }
 
@@ -410,7 +405,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAudit(grpc::CallbackServerContex
                                                       const v1::ListAuditRequest* req,
                                                       v1::ListAuditResponse* resp) {
   using R = absl::StatusOr<v1::ListAuditResponse>;
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ListAudit", kReadRoles, &caller)) return rejected;
   R result = [&]() -> R {
     if (req->limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000");
     QUOTAD_ASSIGN_OR_RETURN(auto entries, deps_.audit->ListAudit(req->limit() == 0 ? 100 : req->limit()));
@@ -467,7 +463,8 @@ absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats() {
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
                                                      const v1::GetStatsRequest*,
                                                      v1::StatsResponse* resp) {
-  if (auto* rejected = RejectUnauthorized(ctx, resp)) return rejected;
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetStats", kReadRoles, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoGetStats(), resp);
 }
 

@@ -13,6 +13,7 @@
 #include "quotad/observability/decision_stats.h"
 #include "quotad/observability/metrics.h"
 #include "quotad/replication/replicator.h"
+#include "quotad/security/authorizer.h"
 #include "quotad/rpc/unary.h"
 #include "quotad/storage/audit_store.h"
 #include "quotad/storage/counter_store.h"
@@ -39,6 +40,9 @@ struct AdminDeps {
   std::string region;
   std::string version;
   std::string admin_token;
+  // Who may call what (callers file, roles). Null: admin_token alone, as
+  // before callers files (the service makes its own Authorizer). Borrowed.
+  const Authorizer* authorizer = nullptr;
 };
 
 // Reads the admin bearer token from `path` (whitespace trimmed), creating it
@@ -58,7 +62,12 @@ absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::st
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(AdminDeps deps) : deps_(std::move(deps)) {}
+  explicit AdminServiceImpl(AdminDeps deps)
+      : deps_(std::move(deps)),
+        own_authorizer_(deps_.authorizer == nullptr
+                            ? std::make_unique<Authorizer>(deps_.admin_token)
+                            : nullptr),
+        authorizer_(deps_.authorizer != nullptr ? deps_.authorizer : own_authorizer_.get()) {}
 
   grpc::ServerUnaryReactor* SetOverride(grpc::CallbackServerContext* ctx,
                                         const v1::SetOverrideRequest* req,
@@ -100,20 +109,32 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::StatusOr<v1::StatsResponse> DoGetStats();
 
  private:
-  absl::Status Authorize(grpc::CallbackServerContext* ctx) const;
-  // Without the admin token, finishes the call with Authorize()'s error and
-  // returns its reactor; with it, returns null and the handler goes on.
+  // Admin writes need "admin"; reads "admin" or "admin_read".
+  static constexpr std::initializer_list<Role> kWriteRoles = {Role::kAdmin};
+  static constexpr std::initializer_list<Role> kReadRoles = {Role::kAdmin, Role::kAdminRead};
+
+  // A caller without one of `roles` gets the Authorizer's error (a refused
+  // write is also audited) and its reactor is returned; otherwise null, with
+  // `caller` set, and the handler goes on.
   template <typename Response>
   grpc::ServerUnaryReactor* RejectUnauthorized(grpc::CallbackServerContext* ctx,
-                                               Response* response) const {
-    absl::Status status = Authorize(ctx);
-    if (status.ok()) return nullptr;
-    return rpc::FinishUnary(ctx, absl::StatusOr<Response>(std::move(status)), response);
+                                               Response* response, const char* method,
+                                               std::initializer_list<Role> roles,
+                                               Principal* caller) {
+    absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Surface::kAdmin, roles);
+    if (who.ok()) {
+      *caller = *std::move(who);
+      return nullptr;
+    }
+    if (roles.size() == 1) Audit(ctx, Principal{}, method, "", "", who.status());
+    return rpc::FinishUnary(ctx, absl::StatusOr<Response>(who.status()), response);
   }
-  void Audit(grpc::CallbackServerContext* ctx, const std::string& method,
+  void Audit(grpc::CallbackServerContext* ctx, const Principal& caller, const std::string& method,
              const std::string& target, const std::string& details, const absl::Status& result);
 
   AdminDeps deps_;
+  const std::unique_ptr<Authorizer> own_authorizer_;
+  const Authorizer* authorizer_;
   absl::Time policy_loaded_at_ = absl::Now();
 };
 

@@ -8,8 +8,11 @@
 // certificate names its node id. The files are re-read every second
 // (quotad/rpc/tls.h), so replacing them rotates certificates in place.
 //
-// Signals: SIGHUP reloads the policy (a bad file is rejected and the old
-// policy keeps serving); SIGTERM/SIGINT drain in-flight calls and close
+// Callers (--callers_file): roles per principal, by bearer token or client
+// certificate (quotad/security/authorizer.h).
+//
+// Signals: SIGHUP reloads the policy and the callers file (a bad file is
+// rejected and the old one keeps serving); SIGTERM/SIGINT drain in-flight calls and close
 // RocksDB cleanly.
 #include <signal.h>
 #include <sys/stat.h>
@@ -44,6 +47,7 @@
 #include "quotad/replication/peers.h"
 #include "quotad/replication/replicator.h"
 #include "quotad/rpc/tls.h"
+#include "quotad/security/authorizer.h"
 #include "quotad/server/listeners.h"
 #include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
@@ -97,6 +101,9 @@ ABSL_FLAG(std::string, admin_token_file, "",
 ABSL_FLAG(std::string, metrics_listen, "",
           "serve Prometheus /metrics on host:port (empty = off)");
 ABSL_FLAG(std::string, metrics_port_file, "", "if set, write the metrics port here");
+ABSL_FLAG(std::string, callers_file, "",
+          "textproto of callers and their roles (proto/quotad/v1/callers.proto); reloaded on "
+          "SIGHUP. Unset: anyone may call the quota surface (a warning at start)");
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain for every listener and for calls to peers; TLS is on when "
           "this, --tls_key_file and --tls_ca_file are set");
@@ -248,9 +255,25 @@ int Run() {
   AdmissionController admission(store->get(), &policy_holder, hasher->get(), RealClock::Real(),
                                 /*overrides=*/nullptr, admission_options);
   admission.SetPreviousHasher(previous_hasher.get());
+  // Callers: the callers file, else the admin token for the admin surface.
+  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file).empty()
+                                     ? absl::StrCat(data_dir, "/admin.token")
+                                     : absl::GetFlag(FLAGS_admin_token_file);
+  auto admin_token = LoadOrCreateAdminToken(token_file);
+  if (!admin_token.ok()) return Fail(absl::StrCat("--admin_token_file: ", admin_token.status().message()));
+  Authorizer authorizer(*admin_token);
+  const std::string callers_file = absl::GetFlag(FLAGS_callers_file);
+  if (!callers_file.empty()) {
+    if (auto s = authorizer.Load(callers_file); !s.ok()) {
+      return Fail(absl::StrCat("--callers_file: ", s.message()));
+    }
+  } else {
+    QUOTAD_LOG(WARNING) << "no --callers_file: any caller that reaches --listen may charge, "
+                           "refund and read any client's usage (development only)";
+  }
   DecisionStats decision_stats(RealClock::Real());
   QuotaServiceImpl service(&admission, &metrics, &decision_stats,
-                           absl::GetFlag(FLAGS_max_inflight_calls));
+                           absl::GetFlag(FLAGS_max_inflight_calls), &authorizer);
 
   ReplicatorOptions replication;
   replication.node_id = node_id;
@@ -296,12 +319,6 @@ int Run() {
     return absl::OkStatus();
   };
 
-  // Admin surface: its own listener and a bearer token.
-  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file).empty()
-                                     ? absl::StrCat(data_dir, "/admin.token")
-                                     : absl::GetFlag(FLAGS_admin_token_file);
-  auto admin_token = LoadOrCreateAdminToken(token_file);
-  if (!admin_token.ok()) return Fail(absl::StrCat("--admin_token_file: ", admin_token.status().message()));
   AdminDeps admin_deps;
   admin_deps.admission = &admission;
   admin_deps.store = store->get();
@@ -319,6 +336,7 @@ int Run() {
   admin_deps.region = region;
   admin_deps.version = kVersion;
   admin_deps.admin_token = *admin_token;
+  admin_deps.authorizer = &authorizer;
   AdminServiceImpl admin_service(std::move(admin_deps));
 
   // Metrics computed at scrape time.
@@ -369,6 +387,16 @@ int Run() {
         {{{"reason", "future_bucket"}}, static_cast<double>(st.rejected_future_bucket())},
         {{{"reason", "own_slot"}}, static_cast<double>(st.rejected_own_slot())},
         {{{"reason", "foreign_origin"}}, static_cast<double>(st.rejected_foreign_origin())}};
+  });
+  metrics.AddGauge("quotad_auth_refused", "Calls refused for credentials since start", [&] {
+    std::vector<Metrics::Sample> out;
+    for (auto [surface, name] : {std::pair{Surface::kQuota, "quota"}, {Surface::kAdmin, "admin"}}) {
+      for (auto code : {absl::StatusCode::kUnauthenticated, absl::StatusCode::kPermissionDenied}) {
+        out.push_back({{{"surface", name}, {"code", absl::StatusCodeToString(code)}},
+                       static_cast<double>(authorizer.refused(surface, code))});
+      }
+    }
+    return out;
   });
   RocksDbCounterStore* rocks = store->get();
   metrics.AddGauge("quotad_rocksdb_bytes", "RocksDB sizes", [rocks] {
@@ -452,6 +480,13 @@ int Run() {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       reload_policy().IgnoreError();
+      if (!callers_file.empty()) {
+        if (auto s = authorizer.Load(callers_file); !s.ok()) {
+          QUOTAD_LOG(ERROR) << "callers file not reloaded (the previous one stays): " << s;
+        } else {
+          QUOTAD_LOG(INFO) << "callers file reloaded";
+        }
+      }
       continue;
     }
     QUOTAD_LOG(INFO) << "signal " << sig << ": draining";

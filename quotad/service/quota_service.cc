@@ -35,11 +35,25 @@ absl::Status QuotaServiceImpl::Overloaded() const {
       "overloaded: ", max_inflight_, " calls already in progress; nothing charged, retry later"));
 }
 
+absl::StatusOr<Principal> QuotaServiceImpl::Caller(const grpc::CallbackServerContext& context,
+                                                   std::initializer_list<Role> any_of) const {
+  if (authorizer_ == nullptr) {
+    return Principal{"anonymous", static_cast<uint8_t>(static_cast<uint8_t>(Role::kCharge) |
+                                                       static_cast<uint8_t>(Role::kRead))};
+  }
+  return authorizer_->Authorize(context, Surface::kQuota, any_of);
+}
+
 grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext* context,
                                                     const v1::AcquireRequest* request,
                                                     v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (auto caller = Caller(*context, {Role::kCharge}); !caller.ok()) {
+    Observe("Acquire", start, caller.status(), nullptr, nullptr);
+    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   if (!Enter()) {
     Observe("Acquire", start, Overloaded(), nullptr, nullptr);
     reactor->Finish(rpc::ToGrpcStatus(Overloaded()));
@@ -70,8 +84,22 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Check(grpc::CallbackServerContext* c
                                                   const v1::AcquireRequest* request,
                                                   v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
+  auto caller = Caller(*context, {Role::kCharge, Role::kRead});
+  if (!caller.ok()) {
+    Observe("Check", start, caller.status(), nullptr, nullptr);
+    return rpc::FinishUnary(context, absl::StatusOr<v1::AcquireResponse>(caller.status()), response);
+  }
   if (!Enter()) return rpc::FinishUnary(context, absl::StatusOr<v1::AcquireResponse>(Overloaded()), response);
-  auto result = admission_->Check(*request);
+  absl::StatusOr<v1::AcquireResponse> result;
+  if (!caller->Has(Role::kCharge) &&
+      (!request->integration_tier().empty() || !request->integration_id().empty())) {
+    v1::AcquireRequest unclaimed = *request;  // tier claims count only from chargers
+    unclaimed.clear_integration_tier();
+    unclaimed.clear_integration_id();
+    result = admission_->Check(unclaimed);
+  } else {
+    result = admission_->Check(*request);
+  }
   Leave();
   Observe("Check", start, result.status(), nullptr, nullptr);
   return rpc::FinishUnary(context, std::move(result), response);
@@ -81,6 +109,10 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Refund(grpc::CallbackServerContext* 
                                                    const v1::RefundRequest* request,
                                                    v1::RefundResponse* response) {
   const absl::Time start = absl::Now();
+  if (auto caller = Caller(*context, {Role::kCharge}); !caller.ok()) {
+    Observe("Refund", start, caller.status(), nullptr, nullptr);
+    return rpc::FinishUnary(context, absl::StatusOr<v1::RefundResponse>(caller.status()), response);
+  }
   if (!Enter()) return rpc::FinishUnary(context, absl::StatusOr<v1::RefundResponse>(Overloaded()), response);
   auto result = admission_->Refund(*request);
   Leave();

@@ -5,6 +5,13 @@
 // call once it is in the WAL, so no callback thread waits for another
 // request's write (the writer of a batch writes on its own callback thread).
 //
+// Callers: with an Authorizer, Acquire and Refund need the "charge" role and
+// Check "charge" or "read" (UNAUTHENTICATED / PERMISSION_DENIED otherwise,
+// before anything else, nothing charged); a Check by a caller without
+// "charge" is answered without its tier claims (integration_tier,
+// integration_id), so a read-only caller cannot learn what a claim grants.
+// Without one, every caller may do everything (development).
+//
 // Overload: at most `max_inflight_calls` calls are in progress at once; one
 // more is answered RESOURCE_EXHAUSTED at once, nothing charged. An Acquire's
 // gRPC deadline and cancellation reach the group committer, so a call given
@@ -20,6 +27,7 @@
 #include "quotad/admission/admission_controller.h"
 #include "quotad/observability/decision_stats.h"
 #include "quotad/observability/metrics.h"
+#include "quotad/security/authorizer.h"
 #include "quotad/v1/quota.grpc.pb.h"
 
 namespace quotad {
@@ -28,13 +36,15 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
  public:
   // `admission` is borrowed and must outlive the service. `metrics` and
   // `stats` (borrowed, may be null) observe every call.
-  // `max_inflight_calls` <= 0: unbounded.
+  // `max_inflight_calls` <= 0: unbounded. `authorizer` (borrowed) null: open.
   explicit QuotaServiceImpl(AdmissionController* admission, Metrics* metrics = nullptr,
-                            DecisionStats* stats = nullptr, int max_inflight_calls = 0)
+                            DecisionStats* stats = nullptr, int max_inflight_calls = 0,
+                            const Authorizer* authorizer = nullptr)
       : admission_(admission),
         metrics_(metrics),
         stats_(stats),
-        max_inflight_(max_inflight_calls > 0 ? max_inflight_calls : INT32_MAX) {}
+        max_inflight_(max_inflight_calls > 0 ? max_inflight_calls : INT32_MAX),
+        authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* Acquire(grpc::CallbackServerContext* context,
                                     const v1::AcquireRequest* request,
@@ -53,11 +63,15 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
   bool Enter();
   void Leave() { inflight_.fetch_sub(1, std::memory_order_relaxed); }
   absl::Status Overloaded() const;
+  // The caller when it holds one of `any_of` (always, without an authorizer).
+  absl::StatusOr<Principal> Caller(const grpc::CallbackServerContext& context,
+                                   std::initializer_list<Role> any_of) const;
 
   AdmissionController* admission_;
   Metrics* metrics_;
   DecisionStats* stats_;
   const int max_inflight_;
+  const Authorizer* authorizer_;
   std::atomic<int> inflight_{0};
 };
 
