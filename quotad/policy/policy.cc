@@ -10,6 +10,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "quotad/common/textproto_errors.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "quotad/common/logging.h"
 
@@ -18,18 +19,6 @@ namespace {
 
 using google::protobuf::Descriptor;
 using google::protobuf::TextFormat;
-
-class CollectingErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, int column, const std::string& message) override {
-    if (first_.empty()) first_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
-  }
-  void AddWarning(int, int, const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
 
 // Builds error messages that name the source line and the field path.
 class ErrorReporter {
@@ -129,7 +118,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     absl::string_view text, absl::string_view source_name) {
   std::shared_ptr<CompiledPolicy> p(new CompiledPolicy());
   TextFormat::Parser parser;
-  CollectingErrors errors;
+  FirstTextprotoError errors;
   TextFormat::ParseInfoTree tree;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&tree);

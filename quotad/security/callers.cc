@@ -12,24 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "quotad/common/textproto_errors.h"
 #include "quotad/v1/callers.pb.h"
 
 namespace quotad {
 namespace {
 
 using google::protobuf::TextFormat;
-
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, int column, const std::string& message) override {
-    if (first_.empty()) first_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
-  }
-  void AddWarning(int, int, const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
 
 std::optional<Role> ParseRole(absl::string_view name) {
   if (name == "charge") return Role::kCharge;
@@ -82,7 +71,7 @@ absl::StatusOr<std::shared_ptr<const CallerTable>> CallerTable::FromText(
     absl::string_view text, absl::string_view source_name) {
   v1::Callers proto;
   TextFormat::Parser parser;
-  FirstError errors;
+  FirstTextprotoError errors;
   TextFormat::ParseInfoTree tree;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&tree);
