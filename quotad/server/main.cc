@@ -49,6 +49,7 @@
 #include "quotad/rpc/tls.h"
 #include "quotad/security/authorizer.h"
 #include "quotad/server/listeners.h"
+#include "quotad/server/node_gauges.h"
 #include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 
@@ -339,81 +340,8 @@ int Run() {
   admin_deps.authorizer = &authorizer;
   AdminServiceImpl admin_service(std::move(admin_deps));
 
-  // Metrics computed at scrape time.
-  // One gauge per peer-state field, each sample labelled with the peer.
-  auto add_peer_gauge = [&metrics, &replicator](const char* name, const char* help,
-                                                double (*value)(const v1::PeerState&)) {
-    metrics.AddGauge(name, help, [&replicator, value] {
-      std::vector<Metrics::Sample> out;
-      const v1::GossipStatusResponse status = replicator.RecentStatus(absl::Seconds(1));
-      for (const auto& p : status.peers()) {
-        out.push_back({{{"peer", p.node_id()}}, value(p)});
-      }
-      return out;
-    });
-  };
-  add_peer_gauge("quotad_gossip_peer_up", "1 when the last contact with the peer succeeded",
-                 [](const v1::PeerState& p) { return p.up() ? 1.0 : 0.0; });
-  add_peer_gauge("quotad_gossip_lag_seconds",
-                 "Age of the oldest slot not yet acknowledged by the peer",
-                 [](const v1::PeerState& p) { return p.lag_micros() / 1e6; });
-  add_peer_gauge("quotad_gossip_sent_bytes", "Push payload bytes sent to the peer since start",
-                 [](const v1::PeerState& p) { return static_cast<double>(p.bytes_sent()); });
-  add_peer_gauge("quotad_gossip_pending_slots", "Slots queued for the peer",
-                 [](const v1::PeerState& p) { return static_cast<double>(p.pending_slots()); });
-  add_peer_gauge("quotad_gossip_pending_records", "Records queued for the peer",
-                 [](const v1::PeerState& p) { return static_cast<double>(p.pending_records()); });
-  add_peer_gauge("quotad_gossip_batches_dropped",
-                 "Push batches the peer refused for good (left to anti-entropy)",
-                 [](const v1::PeerState& p) { return static_cast<double>(p.batches_dropped()); });
-  metrics.AddGauge("quotad_gossip_errors", "Failed exchanges with a peer since start, by gRPC code",
-                   [&replicator] {
-                     std::vector<Metrics::Sample> out;
-                     const v1::GossipStatusResponse status = replicator.RecentStatus(absl::Seconds(1));
-                     for (const auto& p : status.peers()) {
-                       for (const auto& [code, count] : p.errors_by_code()) {
-                         out.push_back({{{"peer", p.node_id()}, {"code", code}},
-                                        static_cast<double>(count)});
-                       }
-                     }
-                     return out;
-                   });
-  metrics.AddGauge("quotad_gossip_rejected", "Gossip input rejected since start, by reason", [&] {
-    const auto st = replicator.RecentStatus(absl::Seconds(1));
-    return std::vector<Metrics::Sample>{
-        {{{"reason", "unknown_node"}}, static_cast<double>(st.rejected_unknown_node())},
-        {{{"reason", "wrong_target"}}, static_cast<double>(st.rejected_wrong_target())},
-        {{{"reason", "malformed"}}, static_cast<double>(st.rejected_malformed())},
-        {{{"reason", "future_bucket"}}, static_cast<double>(st.rejected_future_bucket())},
-        {{{"reason", "own_slot"}}, static_cast<double>(st.rejected_own_slot())},
-        {{{"reason", "foreign_origin"}}, static_cast<double>(st.rejected_foreign_origin())}};
-  });
-  metrics.AddGauge("quotad_auth_refused", "Calls refused for credentials since start", [&] {
-    std::vector<Metrics::Sample> out;
-    for (auto [surface, name] : {std::pair{Surface::kQuota, "quota"}, {Surface::kAdmin, "admin"}}) {
-      for (auto code : {absl::StatusCode::kUnauthenticated, absl::StatusCode::kPermissionDenied}) {
-        out.push_back({{{"surface", name}, {"code", absl::StatusCodeToString(code)}},
-                       static_cast<double>(authorizer.refused(surface, code))});
-      }
-    }
-    return out;
-  });
-  RocksDbCounterStore* rocks = store->get();
-  metrics.AddGauge("quotad_rocksdb_bytes", "RocksDB sizes", [rocks] {
-    return std::vector<Metrics::Sample>{
-        {{{"kind", "sst"}}, static_cast<double>(rocks->IntProperty("rocksdb.total-sst-files-size"))},
-        {{{"kind", "memtable"}}, static_cast<double>(rocks->IntProperty("rocksdb.cur-size-all-mem-tables"))}};
-  });
-  metrics.AddGauge("quotad_rocksdb_write_stall", "RocksDB write stall state", [rocks] {
-    return std::vector<Metrics::Sample>{
-        {{{"kind", "stopped"}}, static_cast<double>(rocks->IntProperty("rocksdb.is-write-stopped"))},
-        {{{"kind", "delayed_write_rate"}},
-         static_cast<double>(rocks->IntProperty("rocksdb.actual-delayed-write-rate"))}};
-  });
-  metrics.AddGauge("quotad_rocksdb_estimated_keys", "Estimated keys in RocksDB", [rocks] {
-    return std::vector<Metrics::Sample>{
-        {{}, static_cast<double>(rocks->IntProperty("rocksdb.estimate-num-keys"))}};
-  });
+  // Metrics computed at scrape time (replication, credentials, RocksDB).
+  AddNodeGauges(&metrics, &replicator, store->get(), &authorizer);
   if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
     if (auto s = metrics.Serve(metrics_listen); !s.ok()) return Fail(absl::StrCat("--metrics_listen: ", s.message()));
     if (auto s = WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), metrics.port()); !s.ok()) {

@@ -408,6 +408,9 @@ TEST_F(AdminTest, MetricsAreScrapedAndParse) {
   EXPECT_EQ((values[R"(quotad_decisions_total{reason="REASON_BANNED",shadow="false",tier="banned"})"]), 1);
   EXPECT_EQ((values[R"(quotad_rpc_duration_seconds_count{code="OK",rpc="Acquire"})"]), 4);
   EXPECT_TRUE(values.count(R"(quotad_rocksdb_bytes{kind="memtable"})"));
+  EXPECT_TRUE(values.count(R"(quotad_auth_refused{code="UNAUTHENTICATED",surface="admin"})"));
+  EXPECT_TRUE(values.count(R"(quotad_gossip_rejected{reason="certificate_mismatch"})"));
+  EXPECT_TRUE(values.count(R"(quotad_gossip_rejected{reason="key_mismatch"})"));
   EXPECT_THAT(body, Not(HasSubstr("192.0.2.60")));
   // Every metric the Grafana dashboard queries is one quotad exports.
   const std::string dashboard = ReadFile(QUOTAD_SOURCE_DIR "/deploy/grafana/quotad-dashboard.json");
