@@ -150,7 +150,7 @@ void AdminServiceImpl::Audit(grpc::CallbackServerContext* ctx, const Principal& 
 
 absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverrideRequest& req,
                                                              const std::string& actor) {
-  QUOTAD_ASSIGN_OR_RETURN(std::string id, OverrideStore::IdFor(req.match()));
+  QUOTAD_ASSIGN_OR_RETURN(std::string id, deps_.overrides->IdOf(req.match()));
   auto policy = deps_.policy->Current();
   if (req.tier().empty()) return absl::InvalidArgumentError("tier: required");
   if (policy->FindTier(req.tier()) == nullptr) {
@@ -192,7 +192,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetOverride(grpc::CallbackServerCont
   Principal caller;
   if (auto* rejected = RejectUnauthorized(ctx, resp, "SetOverride", kWriteRoles, &caller)) return rejected;
   auto result = DoSetOverride(*req, absl::StrCat(caller.name, "@", ctx->peer()));
-  Audit(ctx, caller, "SetOverride", result.ok() ? result->id() : "", ToJson(*req), result.status());
+  Audit(ctx, caller, "SetOverride", result.ok() ? result->id() : "", ToJson(Hashed(*req)),
+        result.status());
   return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 
@@ -206,7 +207,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
   R result = [&]() -> R {
     if (id.empty()) {
       if (!req->has_match()) return absl::InvalidArgumentError("id: give an id or a match");
-      QUOTAD_ASSIGN_OR_RETURN(id, OverrideStore::IdFor(req->match()));
+      QUOTAD_ASSIGN_OR_RETURN(id, deps_.overrides->IdOf(req->match()));
     }
     if (id.size() > 2048) return absl::InvalidArgumentError("id: too long");
     QUOTAD_ASSIGN_OR_RETURN(bool deleted, deps_.overrides->Delete(id));
@@ -215,7 +216,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
     r.set_deleted(true);
     return r;
   }();
-  Audit(ctx, caller, "DeleteOverride", id, ToJson(*req), result.status());
+  Audit(ctx, caller, "DeleteOverride", id, ToJson(Hashed(*req)), result.status());
   return rpc::FinishUnary(ctx, std::move(result), resp);
 }
 

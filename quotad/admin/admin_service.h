@@ -129,6 +129,17 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
     if (roles.size() == 1) Audit(ctx, Principal{}, method, "", "", who.status());
     return rpc::FinishUnary(ctx, absl::StatusOr<Response>(who.status()), response);
   }
+  // `request` as the audit log keeps it: a single address as its ip_hash
+  // (an unparsable one dropped), never raw.
+  template <typename Request>
+  Request Hashed(Request request) const {
+    if (auto stored = deps_.overrides->Stored(request.match()); stored.ok()) {
+      *request.mutable_match() = *std::move(stored);
+    } else {
+      request.mutable_match()->clear_ip();
+    }
+    return request;
+  }
   void Audit(grpc::CallbackServerContext* ctx, const Principal& caller, const std::string& method,
              const std::string& target, const std::string& details, const absl::Status& result);
 

@@ -11,12 +11,6 @@
 namespace quotad {
 namespace {
 
-std::string IpKey(const IpAddress& ip) {
-  return std::string(reinterpret_cast<const char*>(ip.bytes().data()),
-                     static_cast<size_t>(ip.byte_length())) +
-         (ip.is_v4() ? "4" : "6");
-}
-
 absl::Time ExpiryOf(const v1::Override& o) {
   if (!o.has_expires_at()) return absl::InfiniteFuture();
   return absl::FromUnixSeconds(o.expires_at().seconds()) + absl::Nanoseconds(o.expires_at().nanos());
@@ -40,8 +34,8 @@ absl::Status OverrideStore::CheckRecord(const v1::ReplicatedRecord& record) {
   return absl::OkStatus();
 }
 
-OverrideStore::OverrideStore(Replicator* replicator, Clock* clock)
-    : replicator_(replicator), clock_(clock), index_(std::make_shared<Index>()) {
+OverrideStore::OverrideStore(Replicator* replicator, Clock* clock, const IdentityHasher* hasher)
+    : replicator_(replicator), clock_(clock), hasher_(hasher), index_(std::make_shared<Index>()) {
   replicator_->AddRecordKind(kRecordPrefix, &OverrideStore::CheckRecord);
   replicator_->SetRecordListener([this](const std::string& key) {
     if (!absl::StartsWith(key, kRecordPrefix)) return;
@@ -53,11 +47,14 @@ OverrideStore::OverrideStore(Replicator* replicator, Clock* clock)
 
 absl::StatusOr<std::string> OverrideStore::IdFor(const v1::Match& match) {
   switch (match.target_case()) {
-    case v1::Match::kIp: {
-      auto ip = IpAddress::Parse(match.ip());
-      if (!ip.ok()) return absl::InvalidArgumentError(absl::StrCat("match.ip: ", ip.status().message()));
-      return absl::StrCat("ip/", ip->ToString());
-    }
+    case v1::Match::kIp:
+      return absl::InvalidArgumentError("match.ip: single addresses are kept only as ip_hash");
+    case v1::Match::kIpHash:
+      if (match.ip_hash().size() != 32 ||
+          match.ip_hash().find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return absl::InvalidArgumentError("match.ip_hash: must be 32 lowercase hex digits");
+      }
+      return absl::StrCat("ip/", match.ip_hash());
     case v1::Match::kCidr: {
       auto cidr = Cidr::Parse(match.cidr());
       if (!cidr.ok()) {
@@ -103,8 +100,10 @@ absl::Status OverrideStore::Reload() {
     Entry entry{{o.id(), o.tier(), o.daily_limit()}, ExpiryOf(o)};
     const v1::Match& m = o.match();
     switch (m.target_case()) {
-      case v1::Match::kIp:
-        if (auto ip = IpAddress::Parse(m.ip()); ip.ok()) index->by_ip[IpKey(*ip)] = entry;
+      case v1::Match::kIpHash:
+        index->by_ip_hash[m.ip_hash()] = entry;
+        break;
+      case v1::Match::kIp:  // never stored (CheckRecord refuses it)
         break;
       case v1::Match::kCidr:
         if (auto cidr = Cidr::Parse(m.cidr()); cidr.ok()) index->by_cidr.emplace_back(*cidr, entry);
@@ -142,9 +141,11 @@ std::optional<OverrideDecision> OverrideStore::Find(const ClientFacts& facts,
     absl::MutexLock lock(&mu_);
     index = index_;
   }
-  if (auto it = index->by_ip.find(IpKey(facts.ip));
-      it != index->by_ip.end() && now < it->second.expires) {
-    return it->second.decision;
+  if (!index->by_ip_hash.empty()) {  // a hash per call only while a single address is listed
+    if (auto it = index->by_ip_hash.find(HashToHex(hasher_->HashIp(facts.ip)));
+        it != index->by_ip_hash.end() && now < it->second.expires) {
+      return it->second.decision;
+    }
   }
   for (const auto& [cidr, entry] : index->by_cidr) {
     if (cidr.Contains(facts.ip) && now < entry.expires) return entry.decision;
@@ -170,7 +171,22 @@ std::optional<OverrideDecision> OverrideStore::Find(const ClientFacts& facts,
   return std::nullopt;
 }
 
+absl::StatusOr<v1::Match> OverrideStore::Stored(const v1::Match& match) const {
+  if (match.target_case() != v1::Match::kIp) return match;
+  auto ip = IpAddress::Parse(match.ip());
+  if (!ip.ok()) return absl::InvalidArgumentError(absl::StrCat("match.ip: ", ip.status().message()));
+  v1::Match stored;
+  stored.set_ip_hash(HashToHex(hasher_->HashIp(*ip)));
+  return stored;
+}
+
+absl::StatusOr<std::string> OverrideStore::IdOf(const v1::Match& match) const {
+  QUOTAD_ASSIGN_OR_RETURN(const v1::Match stored, Stored(match));
+  return IdFor(stored);
+}
+
 absl::StatusOr<v1::Override> OverrideStore::Put(v1::Override override_value) {
+  QUOTAD_ASSIGN_OR_RETURN(*override_value.mutable_match(), Stored(override_value.match()));
   QUOTAD_ASSIGN_OR_RETURN(std::string id, IdFor(override_value.match()));
   override_value.set_id(id);
   const absl::Time expires = ExpiryOf(override_value);

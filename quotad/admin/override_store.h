@@ -2,6 +2,9 @@
 //
 // Each override is a last-writer-wins record "override/<id>" on the
 // replication channel, so a ban set in one region applies in every region.
+// Privacy: a single-address match is kept only as its keyed hash (`ip_hash`,
+// id "ip/<hash>"): the raw address never reaches the records, the audit log
+// or the logs; prefixes, names and patterns stay readable.
 // The store keeps a compiled in-memory index (exact-address and name maps,
 // prefixes longest first, User-Agent patterns) rebuilt whenever an override
 // record changes locally or arrives from a peer; Find() is a few hash
@@ -18,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "quotad/common/clock.h"
+#include "quotad/identity/identity_hasher.h"
 #include "quotad/identity/ip_address.h"
 #include "quotad/policy/override_source.h"
 #include "quotad/replication/replicator.h"
@@ -30,18 +34,23 @@ class OverrideStore final : public OverrideSource {
  public:
   static constexpr char kRecordPrefix[] = "override/";
 
-  // `replicator` and `clock` are borrowed. Registers itself as the
-  // replicator's record listener, and CheckRecord as the check of the
-  // "override/" record kind.
-  OverrideStore(Replicator* replicator, Clock* clock);
+  // `replicator`, `clock` and `hasher` (the identity key) are borrowed.
+  // Registers itself as the replicator's record listener, and CheckRecord
+  // as the check of the "override/" record kind.
+  OverrideStore(Replicator* replicator, Clock* clock, const IdentityHasher* hasher);
 
   // Rebuilds the index from the stored records. Errors: Unavailable.
   absl::Status Reload();
 
-  // Validates `match` and returns the override id it maps to, e.g.
-  // "cidr/203.0.113.0/24" (canonical form). Errors: InvalidArgument naming
-  // the field ("match.cidr: ...").
+  // Validates a stored-form `match` (no raw `ip`: see Stored) and returns
+  // the override id it maps to, e.g. "cidr/203.0.113.0/24" (canonical form).
+  // Errors: InvalidArgument naming the field ("match.cidr: ...").
   static absl::StatusOr<std::string> IdFor(const v1::Match& match);
+  // `match` as it is stored: an `ip` becomes its `ip_hash`; others as given.
+  // Errors: InvalidArgument for an unparsable address.
+  absl::StatusOr<v1::Match> Stored(const v1::Match& match) const;
+  // IdFor(Stored(match)): the id of an override as a caller names it.
+  absl::StatusOr<std::string> IdOf(const v1::Match& match) const;
 
   // Whether `record` is a well-formed override record: the key names the id
   // its match maps to (and the id it carries); a tombstone needs a non-empty
@@ -63,7 +72,7 @@ class OverrideStore final : public OverrideSource {
     absl::Time expires = absl::InfiniteFuture();
   };
   struct Index {
-    absl::flat_hash_map<std::string, Entry> by_ip;  // canonical address bytes
+    absl::flat_hash_map<std::string, Entry> by_ip_hash;  // HashToHex(HashIp(address))
     std::vector<std::pair<Cidr, Entry>> by_cidr;    // longest prefix first
     absl::flat_hash_map<std::string, Entry> by_integration_id;
     absl::flat_hash_map<std::string, Entry> by_client_name;
@@ -72,6 +81,7 @@ class OverrideStore final : public OverrideSource {
 
   Replicator* replicator_;
   Clock* clock_;
+  const IdentityHasher* hasher_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const Index> index_ ABSL_GUARDED_BY(mu_);
 };

@@ -295,7 +295,7 @@ int Run() {
     return Fail(absl::StrCat("cannot scan counters: ", s.message()));
   }
   if (!peers->empty()) replicator.InitialSync(absl::GetFlag(FLAGS_startup_sync_timeout));
-  OverrideStore overrides(&replicator, RealClock::Real());
+  OverrideStore overrides(&replicator, RealClock::Real(), hasher->get());
   if (auto s = overrides.Reload(); !s.ok()) return Fail(absl::StrCat("cannot read overrides: ", s.message()));
   admission.SetOverrideSource(&overrides);
   AddNodeRecordKinds(&replicator);

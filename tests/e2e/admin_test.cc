@@ -131,6 +131,25 @@ TEST_F(AdminTest, AnExpiringBanLiftsOnTime) {
   EXPECT_EQ(OverrideCount(), 0u);  // expired overrides are not listed
 }
 
+TEST_F(AdminTest, ASingleAddressBanIsKeptListedAuditedAndLoggedOnlyAsAKeyedHash) {
+  ASSERT_EQ(Admin({"ban", "--ip=192.0.2.123", "--reason=abuse"}).exit_code, 0);
+  EXPECT_FALSE(Acquire("192.0.2.123").allowed());
+  EXPECT_TRUE(Acquire("192.0.2.124").allowed());
+  auto list = Admin({"override", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("\"ip_hash\""));
+  auto audit = Admin({"audit", "--json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_THAT(audit.out, HasSubstr("SetOverride"));
+  // The operator names the address; the node keeps only its hash.
+  ASSERT_EQ(Admin({"unban", "--ip=192.0.2.123"}).exit_code, 0);
+  EXPECT_TRUE(Acquire("192.0.2.123").allowed());
+  for (const std::string& text : {list.out, audit.out, Admin({"audit", "--json"}).out,
+                                  ReadFile(node_->log_path())}) {
+    EXPECT_THAT(text, Not(HasSubstr("192.0.2.123")));
+  }
+}
+
 TEST_F(AdminTest, ATierOverrideChangesTheLimitAtOnce) {
   EXPECT_EQ(Check("192.0.2.5", "partner").limits(0).limit(), 40);
   ASSERT_EQ(Admin({"override", "set", "--client-name=partner", "--tier=automated"}).exit_code, 0);

@@ -191,13 +191,20 @@ TEST_F(LoopbackCluster, RecordsOfUnknownKindsOrWhoseKeyIsNotTheirIdAreRefused) {
                 .code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(push_record(Record("evil/x", "1")).code(), absl::StatusCode::kInvalidArgument);
+  // A single address travels only as its keyed hash: a raw one is refused.
+  v1::Override raw_ip;
+  raw_ip.mutable_match()->set_ip("192.0.2.7");
+  raw_ip.set_id("ip/192.0.2.7");
+  raw_ip.set_tier("banned");
+  EXPECT_EQ(push_record(Record("override/ip/192.0.2.7", raw_ip.SerializeAsString())).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(push_record(Record("override/cidr/192.0.2.0/24", "not a proto")).code(),
             absl::StatusCode::kInvalidArgument);
   for (const char* key : {"override/cidr/192.0.2.0/24", "override/cidr/0.0.0.0/0", "evil/x"}) {
     auto stored = nodes_[1].store->GetRecord(key);
     EXPECT_TRUE(stored.ok() && !stored->has_value()) << key;
   }
-  EXPECT_EQ(nodes_[1].replicator->Status().rejected_malformed(), 3u);
+  EXPECT_EQ(nodes_[1].replicator->Status().rejected_malformed(), 4u);
   // The well-formed override is accepted.
   ASSERT_TRUE(push_record(Record("override/cidr/192.0.2.0/24",
                                  OverrideValue("192.0.2.0/24", "cidr/192.0.2.0/24")))
