@@ -145,8 +145,8 @@ class Replicator final : public SlotChangeListener {
   // (the check sees `deleted`). Otherwise a local write fails with
   // InvalidArgument, a Push carrying it is refused whole (counted as
   // malformed), and a pulled one is skipped (counted as a rejected record).
-  // Register every kind before Start() and before serving; the prefix ""
-  // admits every key (tests).
+  // Register every kind before the first exchange with a peer (InitialSync,
+  // Start, serving); the prefix "" admits every key (tests).
   using RecordCheck = std::function<absl::Status(const v1::ReplicatedRecord&)>;
   void AddRecordKind(std::string prefix, RecordCheck check = nullptr) {
     record_kinds_.emplace_back(std::move(prefix), std::move(check));

@@ -294,11 +294,13 @@ int Run() {
   if (auto s = replicator.RebuildDigests(); !s.ok()) {
     return Fail(absl::StrCat("cannot scan counters: ", s.message()));
   }
-  if (!peers->empty()) replicator.InitialSync(absl::GetFlag(FLAGS_startup_sync_timeout));
+  // Every record kind is registered before the first exchange with a peer:
+  // records of a kind not yet known would be refused by the start-up sync.
   OverrideStore overrides(&replicator, RealClock::Real(), hasher->get());
+  AddNodeRecordKinds(&replicator);
+  if (!peers->empty()) replicator.InitialSync(absl::GetFlag(FLAGS_startup_sync_timeout));
   if (auto s = overrides.Reload(); !s.ok()) return Fail(absl::StrCat("cannot read overrides: ", s.message()));
   admission.SetOverrideSource(&overrides);
-  AddNodeRecordKinds(&replicator);
   if (auto s = AnnounceNode(&replicator, (*store)->origin(), node_id, region, kVersion); !s.ok()) {
     return Fail(absl::StrCat("cannot record node info: ", s.message()));
   }
