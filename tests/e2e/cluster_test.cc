@@ -309,6 +309,21 @@ TEST_F(ClusterTest, ABanSetInOneRegionAppliesInEveryRegion) {
                                  lifted_everywhere).ok());
 }
 
+TEST_F(ClusterTest, ANodeStartingLaterServesTheBansItsPeersHoldFromItsFirstCall) {
+  // Anti-entropy far away: only the start-up sync can bring the ban.
+  Cluster c(dir_, 2, kGossipInterval, /*anti_entropy_interval=*/absl::Hours(1));
+  ASSERT_TRUE(c.Start(0).ok());
+  auto ban = testing::RunCommand(
+      QUOTACTL_BINARY, {"--target=" + c.node(0).admin_target(),
+                        "--admin-token-file=" + c.node(0).admin_token_file(), "ban",
+                        "--prefix=203.0.113.0/24"});
+  ASSERT_EQ(ban.exit_code, 0) << ban.err;
+  ASSERT_TRUE(c.Start(1).ok());  // returns once n2 serves, after its start-up sync
+  auto r = c.Client(1).Check(Client("203.0.113.9"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->reason(), v1::REASON_BANNED);
+}
+
 // Overshoot: one client alternating regions faster than gossip converges.
 // Bound (docs/consistency.md): a node decides on a view at most
 // L = 2*T_gossip + 2*d (+ processing slack) old, so with total request rate R
