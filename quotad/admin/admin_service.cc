@@ -190,7 +190,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetOverride(grpc::CallbackServerCont
                                                         const v1::SetOverrideRequest* req,
                                                         v1::Override* resp) {
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "SetOverride", kWriteRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "SetOverride", Access::kWrite, &caller)) return rejected;
   auto result = DoSetOverride(*req, absl::StrCat(caller.name, "@", ctx->peer()));
   Audit(ctx, caller, "SetOverride", result.ok() ? result->id() : "", ToJson(Hashed(*req)),
         result.status());
@@ -202,7 +202,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteOverride(grpc::CallbackServerC
                                                            v1::DeleteOverrideResponse* resp) {
   using R = absl::StatusOr<v1::DeleteOverrideResponse>;
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "DeleteOverride", kWriteRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "DeleteOverride", Access::kWrite, &caller)) return rejected;
   std::string id = req->id();
   R result = [&]() -> R {
     if (id.empty()) {
@@ -225,7 +225,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListOverrides(grpc::CallbackServerCo
                                                           v1::ListOverridesResponse* resp) {
   using R = absl::StatusOr<v1::ListOverridesResponse>;
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "ListOverrides", kReadRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ListOverrides", Access::kRead, &caller)) return rejected;
   R result = [&]() -> R {
     QUOTAD_ASSIGN_OR_RETURN(auto list, deps_.overrides->List(req->tier()));
     v1::ListOverridesResponse r;
@@ -289,7 +289,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetUsage(grpc::CallbackServerContext
                                                      const v1::UsageRequest* req,
                                                      v1::UsageResponse* resp) {
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetUsage", kReadRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetUsage", Access::kRead, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoGetUsage(*req), resp);
 }
 
@@ -308,7 +308,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ResetUsage(grpc::CallbackServerConte
                                                        const v1::UsageRequest* req,
                                                        v1::ResetUsageResponse* resp) {
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "ResetUsage", kWriteRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ResetUsage", Access::kWrite, &caller)) return rejected;
   auto result = DoResetUsage(*req);
   // The audit names the client by its keyed hash only.
   std::string target = "client/invalid";
@@ -335,7 +335,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(grpc::CallbackServerContex
                                                       const v1::GetPolicyRequest*,
                                                       v1::GetPolicyResponse* resp) {
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetPolicy", kReadRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetPolicy", Access::kRead, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoGetPolicy(), resp);
 }
 
@@ -344,7 +344,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadPolicy(grpc::CallbackServerCon
                                                          v1::GetPolicyResponse* resp) {
   using R = absl::StatusOr<v1::GetPolicyResponse>;
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "ReloadPolicy", kWriteRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ReloadPolicy", Access::kWrite, &caller)) return rejected;
   absl::Status reloaded = deps_.reload_policy();
   if (reloaded.ok()) policy_loaded_at_ = absl::Now();
   Audit(ctx, caller, "ReloadPolicy", deps_.policy_path, "{}", reloaded);
@@ -398,7 +398,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ClusterStatus(grpc::CallbackServerCo
                                                           const v1::ClusterStatusRequest*,
                                                           v1::ClusterStatusResponse* resp) {
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "ClusterStatus", kReadRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ClusterStatus", Access::kRead, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoClusterStatus(), resp);
 }
 
@@ -407,7 +407,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAudit(grpc::CallbackServerContex
                                                       v1::ListAuditResponse* resp) {
   using R = absl::StatusOr<v1::ListAuditResponse>;
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "ListAudit", kReadRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "ListAudit", Access::kRead, &caller)) return rejected;
   R result = [&]() -> R {
     if (req->limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000");
     QUOTAD_ASSIGN_OR_RETURN(auto entries, deps_.audit->ListAudit(req->limit() == 0 ? 100 : req->limit()));
@@ -465,7 +465,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
                                                      const v1::GetStatsRequest*,
                                                      v1::StatsResponse* resp) {
   Principal caller;
-  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetStats", kReadRoles, &caller)) return rejected;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetStats", Access::kRead, &caller)) return rejected;
   return rpc::FinishUnary(ctx, DoGetStats(), resp);
 }
 

@@ -110,23 +110,24 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
  private:
   // Admin writes need "admin"; reads "admin" or "admin_read".
-  static constexpr std::initializer_list<Role> kWriteRoles = {Role::kAdmin};
-  static constexpr std::initializer_list<Role> kReadRoles = {Role::kAdmin, Role::kAdminRead};
+  enum class Access { kRead, kWrite };
 
-  // A caller without one of `roles` gets the Authorizer's error (a refused
-  // write is also audited) and its reactor is returned; otherwise null, with
-  // `caller` set, and the handler goes on.
+  // A caller without the roles `access` needs gets the Authorizer's error (a
+  // refused write is also audited) and its reactor is returned; otherwise
+  // null, with `caller` set, and the handler goes on.
   template <typename Response>
   grpc::ServerUnaryReactor* RejectUnauthorized(grpc::CallbackServerContext* ctx,
                                                Response* response, const char* method,
-                                               std::initializer_list<Role> roles,
-                                               Principal* caller) {
-    absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Surface::kAdmin, roles);
+                                               Access access, Principal* caller) {
+    absl::StatusOr<Principal> who =
+        access == Access::kWrite
+            ? authorizer_->Authorize(*ctx, Surface::kAdmin, {Role::kAdmin})
+            : authorizer_->Authorize(*ctx, Surface::kAdmin, {Role::kAdmin, Role::kAdminRead});
     if (who.ok()) {
       *caller = *std::move(who);
       return nullptr;
     }
-    if (roles.size() == 1) Audit(ctx, Principal{}, method, "", "", who.status());
+    if (access == Access::kWrite) Audit(ctx, Principal{}, method, "", "", who.status());
     return rpc::FinishUnary(ctx, absl::StatusOr<Response>(who.status()), response);
   }
   // `request` as the audit log keeps it: a single address as its ip_hash

@@ -26,10 +26,6 @@ std::string HashToHex(const IdentityHash& hash) {
       absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
-std::string IdentityHasher::KeyFingerprint() const {
-  return HashToHex(Hash(IdentityDomain::kKeyFingerprint, {"quotad key fingerprint v1"})).substr(0, 16);
-}
-
 absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::Create(absl::string_view key) {
   if (key.size() < 16) return absl::InvalidArgumentError("hash key must be at least 16 bytes");
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");

@@ -66,11 +66,17 @@ class IdentityHasher {
   IdentityHash HashAddressGroup(const IpAddress& ip, int prefix_len) const;
   // What peers compare to check they share the key: 16 hex digits of the
   // keyed hash of a constant (a PRF output: it reveals nothing of the key).
-  std::string KeyFingerprint() const;
+  // Computed once, at construction.
+  const std::string& KeyFingerprint() const { return fingerprint_; }
 
  private:
-  explicit IdentityHasher(const std::array<uint8_t, 16>& key) : key_(key) {}
+  explicit IdentityHasher(const std::array<uint8_t, 16>& key)
+      : key_(key),
+        fingerprint_(
+            HashToHex(Hash(IdentityDomain::kKeyFingerprint, {"quotad key fingerprint v1"}))
+                .substr(0, 16)) {}
   std::array<uint8_t, 16> key_;  // the derived SipHash key
+  std::string fingerprint_;  // after key_: computed from it
 };
 
 }  // namespace quotad

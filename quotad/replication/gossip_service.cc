@@ -24,37 +24,25 @@ absl::Status GossipServiceImpl::Authenticate(const grpc::CallbackServerContext& 
 grpc::ServerUnaryReactor* GossipServiceImpl::Push(grpc::CallbackServerContext* context,
                                                   const v1::PushRequest* request,
                                                   v1::PushResponse* response) {
-  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
-    return rpc::FinishUnary<v1::PushResponse>(context, s, response);
-  }
-  return rpc::FinishUnary(context, replicator_->HandlePush(*request), response);
+  return Serve(context, request, response, &Replicator::HandlePush);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::Digest(grpc::CallbackServerContext* context,
                                                     const v1::DigestRequest* request,
                                                     v1::DigestResponse* response) {
-  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
-    return rpc::FinishUnary<v1::DigestResponse>(context, s, response);
-  }
-  return rpc::FinishUnary(context, replicator_->HandleDigest(*request), response);
+  return Serve(context, request, response, &Replicator::HandleDigest);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::PullRange(grpc::CallbackServerContext* context,
                                                        const v1::PullRangeRequest* request,
                                                        v1::PullRangeResponse* response) {
-  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
-    return rpc::FinishUnary<v1::PullRangeResponse>(context, s, response);
-  }
-  return rpc::FinishUnary(context, replicator_->HandlePullRange(*request), response);
+  return Serve(context, request, response, &Replicator::HandlePullRange);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::PullRecords(grpc::CallbackServerContext* context,
                                                          const v1::PullRecordsRequest* request,
                                                          v1::PullRecordsResponse* response) {
-  if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
-    return rpc::FinishUnary<v1::PullRecordsResponse>(context, s, response);
-  }
-  return rpc::FinishUnary(context, replicator_->HandlePullRecords(*request), response);
+  return Serve(context, request, response, &Replicator::HandlePullRecords);
 }
 
 grpc::ServerUnaryReactor* GossipServiceImpl::Status(grpc::CallbackServerContext* context,

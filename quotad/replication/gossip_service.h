@@ -8,6 +8,7 @@
 #define QUOTAD_REPLICATION_GOSSIP_SERVICE_H_
 
 #include "quotad/replication/replicator.h"
+#include "quotad/rpc/unary.h"
 #include "quotad/v1/gossip.grpc.pb.h"
 
 namespace quotad {
@@ -37,6 +38,16 @@ class GossipServiceImpl final : public v1::GossipService::CallbackService {
  private:
   // OK, or PERMISSION_DENIED when the certificate does not name `from`.
   absl::Status Authenticate(const grpc::CallbackServerContext& context, const std::string& from);
+  // Authenticates the sender, then answers with `handler`'s result.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const Request* request,
+                                  Response* response,
+                                  absl::StatusOr<Response> (Replicator::*handler)(const Request&)) {
+    if (absl::Status s = Authenticate(*context, request->from_node_id()); !s.ok()) {
+      return rpc::FinishUnary<Response>(context, s, response);
+    }
+    return rpc::FinishUnary(context, (replicator_->*handler)(*request), response);
+  }
 
   Replicator* replicator_;
   const bool check_certificates_;

@@ -35,21 +35,13 @@ absl::Status QuotaServiceImpl::Overloaded() const {
       "overloaded: ", max_inflight_, " calls already in progress; nothing charged, retry later"));
 }
 
-absl::StatusOr<Principal> QuotaServiceImpl::Caller(const grpc::CallbackServerContext& context,
-                                                   std::initializer_list<Role> any_of) const {
-  if (authorizer_ == nullptr) {
-    return Principal{"anonymous", static_cast<uint8_t>(static_cast<uint8_t>(Role::kCharge) |
-                                                       static_cast<uint8_t>(Role::kRead))};
-  }
-  return authorizer_->Authorize(context, Surface::kQuota, any_of);
-}
-
 grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext* context,
                                                     const v1::AcquireRequest* request,
                                                     v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (auto caller = Caller(*context, {Role::kCharge}); !caller.ok()) {
+  if (auto caller = authorizer_->Authorize(*context, Surface::kQuota, {Role::kCharge});
+      !caller.ok()) {
     Observe("Acquire", start, caller.status(), nullptr, nullptr);
     reactor->Finish(rpc::ToGrpcStatus(caller.status()));
     return reactor;
@@ -84,10 +76,10 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Check(grpc::CallbackServerContext* c
                                                   const v1::AcquireRequest* request,
                                                   v1::AcquireResponse* response) {
   const absl::Time start = absl::Now();
-  auto caller = Caller(*context, {Role::kCharge, Role::kRead});
+  auto caller = authorizer_->Authorize(*context, Surface::kQuota, {Role::kCharge, Role::kRead});
   if (!caller.ok()) {
     Observe("Check", start, caller.status(), nullptr, nullptr);
-    return rpc::FinishUnary(context, absl::StatusOr<v1::AcquireResponse>(caller.status()), response);
+    return rpc::FinishUnary<v1::AcquireResponse>(context, caller.status(), response);
   }
   if (!Enter()) return rpc::FinishUnary(context, absl::StatusOr<v1::AcquireResponse>(Overloaded()), response);
   absl::StatusOr<v1::AcquireResponse> result;
@@ -109,9 +101,10 @@ grpc::ServerUnaryReactor* QuotaServiceImpl::Refund(grpc::CallbackServerContext* 
                                                    const v1::RefundRequest* request,
                                                    v1::RefundResponse* response) {
   const absl::Time start = absl::Now();
-  if (auto caller = Caller(*context, {Role::kCharge}); !caller.ok()) {
+  if (auto caller = authorizer_->Authorize(*context, Surface::kQuota, {Role::kCharge});
+      !caller.ok()) {
     Observe("Refund", start, caller.status(), nullptr, nullptr);
-    return rpc::FinishUnary(context, absl::StatusOr<v1::RefundResponse>(caller.status()), response);
+    return rpc::FinishUnary<v1::RefundResponse>(context, caller.status(), response);
   }
   if (!Enter()) return rpc::FinishUnary(context, absl::StatusOr<v1::RefundResponse>(Overloaded()), response);
   auto result = admission_->Refund(*request);

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
@@ -36,7 +37,8 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
  public:
   // `admission` is borrowed and must outlive the service. `metrics` and
   // `stats` (borrowed, may be null) observe every call.
-  // `max_inflight_calls` <= 0: unbounded. `authorizer` (borrowed) null: open.
+  // `max_inflight_calls` <= 0: unbounded. `authorizer` (borrowed) null: one
+  // without a callers file (open), owned by the service.
   explicit QuotaServiceImpl(AdmissionController* admission, Metrics* metrics = nullptr,
                             DecisionStats* stats = nullptr, int max_inflight_calls = 0,
                             const Authorizer* authorizer = nullptr)
@@ -44,7 +46,8 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
         metrics_(metrics),
         stats_(stats),
         max_inflight_(max_inflight_calls > 0 ? max_inflight_calls : INT32_MAX),
-        authorizer_(authorizer) {}
+        own_authorizer_(authorizer == nullptr ? std::make_unique<Authorizer>("") : nullptr),
+        authorizer_(authorizer != nullptr ? authorizer : own_authorizer_.get()) {}
 
   grpc::ServerUnaryReactor* Acquire(grpc::CallbackServerContext* context,
                                     const v1::AcquireRequest* request,
@@ -63,14 +66,12 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
   bool Enter();
   void Leave() { inflight_.fetch_sub(1, std::memory_order_relaxed); }
   absl::Status Overloaded() const;
-  // The caller when it holds one of `any_of` (always, without an authorizer).
-  absl::StatusOr<Principal> Caller(const grpc::CallbackServerContext& context,
-                                   std::initializer_list<Role> any_of) const;
 
   AdmissionController* admission_;
   Metrics* metrics_;
   DecisionStats* stats_;
   const int max_inflight_;
+  const std::unique_ptr<Authorizer> own_authorizer_;
   const Authorizer* authorizer_;
   std::atomic<int> inflight_{0};
 };
