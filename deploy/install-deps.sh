@@ -9,6 +9,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libre2-dev libssl-dev libsodium-dev
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libhiredis-dev
+  clang libclang-rt-14-dev  # the sanitizer and fuzzing build (tests/fuzz/run.sh)
 )
 
 missing=()

@@ -107,8 +107,13 @@ absl::Status QuotadProcess::Start(absl::Duration timeout) {
     }
   }
   if (port_ == 0) return absl::DeadlineExceededError("quotad did not write its port file");
-  absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(admin_port_file)), &admin_port_);
-  absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(peer_port_file)), &peer_port_);
+  // Written before the quota port file; 0 when the node has no such listener.
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(admin_port_file)), &admin_port_)) {
+    admin_port_ = 0;
+  }
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(peer_port_file)), &peer_port_)) {
+    peer_port_ = 0;
+  }
   while (absl::Now() < deadline) {
     if (auto serving = Health(); serving.ok() && *serving) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
