@@ -131,7 +131,8 @@ void PrintDecision(const v1::AcquireResponse& r) {
   std::string verdict = r.allowed() ? "ALLOWED" : "DENIED";
   if (r.shadow_denied()) verdict = "ALLOWED (shadow mode: would deny)";
   std::cout << verdict << "  tier=" << r.tier() << "  reason=" << v1::Reason_Name(r.reason())
-            << (r.replayed() ? "  (replayed)" : "") << "  node=" << r.node_id()
+            << (r.replayed() ? (r.refunded() ? "  (replayed; refunded since)" : "  (replayed)") : "")
+            << "  node=" << r.node_id()
             << " region=" << r.region() << "\n";
   for (const v1::LimitStatus& l : r.limits()) {
     std::cout << "  " << l.name() << ": " << l.used() << "/" << l.limit() << " used, "
@@ -346,7 +347,8 @@ int RunUsage() {
   return CallAdmin<v1::UsageRequest, v1::UsageResponse>(
       &v1::AdminService::Stub::GetUsage, UsageFromFlags(), [](const v1::UsageResponse& resp) {
         std::cout << "tier: " << resp.tier() << " (via " << resp.tier_source()
-                  << (resp.override_id().empty() ? "" : " " + resp.override_id()) << ")\n";
+                  << (resp.override_id().empty() ? "" : " " + resp.override_id())
+                  << (resp.rule().empty() ? "" : " " + resp.rule()) << ")\n";
         std::cout << std::left << std::setw(20) << "LIMIT" << std::setw(8) << "USED" << std::setw(8)
                   << "OF" << std::setw(11) << "REMAINING" << std::setw(22) << "FREES AT"
                   << "BY REGION\n";

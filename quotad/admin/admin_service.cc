@@ -253,6 +253,7 @@ absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRe
   out.set_tier(explain.decision.tier());
   out.set_tier_source(std::string(TierSourceName(explain.source)));
   out.set_override_id(explain.override_id);
+  out.set_rule(explain.rule);
   for (const auto& [name, id] : explain.counters) {
     v1::LimitUsage* usage = out.add_limits();
     for (const auto& status : explain.decision.limits()) {

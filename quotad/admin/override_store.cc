@@ -134,40 +134,49 @@ absl::Status OverrideStore::Reload() {
   return absl::OkStatus();
 }
 
-std::optional<OverrideDecision> OverrideStore::Find(const ClientFacts& facts,
-                                                    absl::Time now) const {
+std::optional<OverrideDecision> OverrideStore::Find(
+    const ClientFacts& facts, absl::Time now,
+    absl::FunctionRef<bool(absl::string_view tier)> is_ban) const {
   std::shared_ptr<const Index> index;
   {
     absl::MutexLock lock(&mu_);
     index = index_;
   }
+  // Most specific first; the first live ban is the answer, else the first
+  // live override of any other tier.
+  const Entry* found = nullptr;
+  auto is_answer = [&](const Entry& e) {
+    if (now >= e.expires) return false;
+    if (is_ban(e.decision.tier)) return true;
+    if (found == nullptr) found = &e;
+    return false;
+  };
+  auto in_map = [&](const absl::flat_hash_map<std::string, Entry>& map, absl::string_view key) {
+    auto it = map.find(key);
+    return it != map.end() && is_answer(it->second) ? &it->second : nullptr;
+  };
+  const Entry* ban = nullptr;
   if (!index->by_ip_hash.empty()) {  // a hash per call only while a single address is listed
-    if (auto it = index->by_ip_hash.find(HashToHex(hasher_->HashIp(facts.ip)));
-        it != index->by_ip_hash.end() && now < it->second.expires) {
-      return it->second.decision;
-    }
+    ban = in_map(index->by_ip_hash, HashToHex(hasher_->HashIp(facts.ip)));
   }
-  for (const auto& [cidr, entry] : index->by_cidr) {
-    if (cidr.Contains(facts.ip) && now < entry.expires) return entry.decision;
+  for (auto it = index->by_cidr.begin(); ban == nullptr && it != index->by_cidr.end(); ++it) {
+    if (it->first.Contains(facts.ip) && is_answer(it->second)) ban = &it->second;
   }
-  if (!facts.integration_id.empty()) {
-    if (auto it = index->by_integration_id.find(facts.integration_id);
-        it != index->by_integration_id.end() && now < it->second.expires) {
-      return it->second.decision;
-    }
+  if (ban == nullptr && !facts.integration_id.empty()) {
+    ban = in_map(index->by_integration_id, facts.integration_id);
   }
-  if (!facts.client_name.empty()) {
-    if (auto it = index->by_client_name.find(facts.client_name);
-        it != index->by_client_name.end() && now < it->second.expires) {
-      return it->second.decision;
-    }
+  if (ban == nullptr && !facts.client_name.empty()) {
+    ban = in_map(index->by_client_name, facts.client_name);
   }
   const re2::StringPiece ua(facts.user_agent.data(), facts.user_agent.size());
-  for (const auto& [re, entry] : index->by_user_agent) {
-    if (now < entry.expires && RE2::PartialMatch(ua, *re)) {
-      return entry.decision;
+  for (auto it = index->by_user_agent.begin(); ban == nullptr && it != index->by_user_agent.end();
+       ++it) {
+    if (now < it->second.expires && RE2::PartialMatch(ua, *it->first) && is_answer(it->second)) {
+      ban = &it->second;
     }
   }
+  if (ban != nullptr) return ban->decision;
+  if (found != nullptr) return found->decision;
   return std::nullopt;
 }
 

@@ -8,7 +8,8 @@
 // The store keeps a compiled in-memory index (exact-address and name maps,
 // prefixes longest first, User-Agent patterns) rebuilt whenever an override
 // record changes locally or arrives from a peer; Find() is a few hash
-// lookups. Expiry is checked at lookup time, so a temporary ban lifts on
+// lookups, the prefixes and the User-Agent patterns, and a ban at any of
+// those levels beats an override to any other tier. Expiry is checked at lookup time, so a temporary ban lifts on
 // time everywhere without any message. Thread-safe.
 #ifndef QUOTAD_ADMIN_OVERRIDE_STORE_H_
 #define QUOTAD_ADMIN_OVERRIDE_STORE_H_
@@ -64,7 +65,9 @@ class OverrideStore final : public OverrideSource {
   // Live overrides, optionally only those to `tier`.
   absl::StatusOr<std::vector<v1::Override>> List(const std::string& tier);
 
-  std::optional<OverrideDecision> Find(const ClientFacts& facts, absl::Time now) const override;
+  std::optional<OverrideDecision> Find(
+      const ClientFacts& facts, absl::Time now,
+      absl::FunctionRef<bool(absl::string_view tier)> is_ban) const override;
 
  private:
   struct Entry {

@@ -41,6 +41,20 @@ std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
   return out;
 }
 
+// A request_id names one test of one client: its stored admission must have
+// charged this client's own counter (under the current or, during a key
+// rotation, the previous key). Records from before ids were bound (no
+// charged counters) pass.
+absl::Status CheckSameClient(const v1::IdempotencyRecord& record, const PlannedLimit& client) {
+  if (record.charged().empty()) return absl::OkStatus();
+  const std::optional<CounterId> charged = CounterId::Decode(record.charged(0).counter_id());
+  if (!charged || *charged == client.id || (client.legacy_id && *charged == *client.legacy_id)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "request_id: already used for another client (a request_id names one test of one client)");
+}
+
 absl::BitGenRef ThreadLocalGen() {
   thread_local absl::InsecureBitGen gen;
   return absl::BitGenRef(gen);
@@ -122,6 +136,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   if (explain != nullptr) {
     explain->source = cls.source;
     explain->override_id = cls.override_id;
+    explain->rule = std::string(cls.rule);
     for (const LimitEval& l : limits) explain->counters.emplace_back(l.name, l.id);
   }
   std::optional<IdentityHash> idem_key;
@@ -143,9 +158,11 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
       if (!record.ParseFromString(**stored)) {
         return absl::UnavailableError("stored idempotency record is corrupt");
       }
+      QUOTAD_RETURN_IF_ERROR(CheckSameClient(record, limits.front()));
       Decision replay;
       replay.response = record.response();
       replay.response.set_replayed(true);
+      replay.response.set_refunded(record.refunded());
       return replay;  // releases the reservation
     }
   }
@@ -194,7 +211,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     if (burst_exceeded) deny = v1::REASON_BURST_LIMIT;
   }
   const bool would_deny = deny != v1::REASON_UNSPECIFIED;
-  const bool allowed = !would_deny || !tier.enforce;
+  const bool allowed = !would_deny || !EnforcedFor(tier, limits.front().id);
   const bool charged = charge && allowed;
   if (charged && burst_applies && !burst_taken) {
     burst_.Add(now, cost);  // shadow-mode admissions still load the servers

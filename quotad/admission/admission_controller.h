@@ -73,6 +73,7 @@ struct UsageExplanation {
   v1::AcquireResponse decision;  // what an Acquire would answer now
   TierSource source = TierSource::kDefault;
   std::string override_id;
+  std::string rule;  // Classification::rule
   // Limit name -> the counter it reads (current key).
   std::vector<std::pair<std::string, CounterId>> counters;
 };
@@ -112,9 +113,12 @@ class AdmissionController {
 
   ~AdmissionController();
 
-  // Decides and, if allowed (or shadow-allowed), charges. Errors:
-  // InvalidArgument (bad input, nothing charged); Unavailable (storage
-  // failed, nothing charged). Blocks until the charge is durable.
+  // Decides and, if allowed (or shadow-allowed), charges. A request_id
+  // already admitted is a replay: its stored answer (`replayed`; `refunded`
+  // once given back), nothing charged. Errors: InvalidArgument (bad input,
+  // or a request_id admitted for another client; nothing charged);
+  // Unavailable (storage failed, nothing charged). Blocks until the charge
+  // is durable.
   absl::StatusOr<v1::AcquireResponse> Acquire(const v1::AcquireRequest& request);
 
   // The same without waiting for other requests' writes: decides on the

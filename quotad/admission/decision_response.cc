@@ -34,6 +34,11 @@ void AddBurstStatus(const BurstOutcome& b, v1::AcquireResponse* resp) {
 
 }  // namespace
 
+absl::Duration CapacitySpread(const CompiledPolicy& policy, const TierConfig& tier) {
+  return tier.automated ? std::max(policy.denial_jitter(), policy.automated_min_interval())
+                        : policy.denial_jitter();
+}
+
 v1::AcquireResponse BuildResponse(const DecisionFacts& f, absl::BitGenRef gen) {
   v1::AcquireResponse resp;
   resp.set_allowed(f.allowed);
@@ -61,20 +66,20 @@ v1::AcquireResponse BuildResponse(const DecisionFacts& f, absl::BitGenRef gen) {
   }
   if (never) return resp;
   const CompiledPolicy& policy = *f.policy;
+  const absl::Duration spread = CapacitySpread(policy, *f.tier);
   absl::Time next;
   if (!f.allowed) {
     next = NextRequestAfterDenial(
-        capacity, f.deny == v1::REASON_BURST_LIMIT ? policy.burst_jitter() : policy.denial_jitter(),
-        gen);
+        capacity, f.deny == v1::REASON_BURST_LIMIT ? policy.burst_jitter() : spread, gen);
     rpc::SetDuration(next - f.now, resp.mutable_retry_after());
   } else if (f.tier->automated) {
-    next = NextRequestForAutomated(f.now, capacity,
+    next = NextRequestForAutomated(f.now, capacity, spread,
                                    {policy.automated_mean_interval(),
                                     policy.automated_min_interval(),
                                     policy.automated_max_interval()},
                                    gen);
   } else {
-    next = capacity;
+    next = SpreadAfterCapacity(f.now, capacity, spread, gen);
   }
   rpc::SetTimestamp(next, resp.mutable_next_request());
   return resp;

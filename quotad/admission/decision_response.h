@@ -4,10 +4,14 @@
 //
 // One rule for "come back at": the latest moment at which every limit that
 // matters (all of them when allowed, the exceeded ones when denied) has room
-// for another request of the same cost (WhenFits); a denial adds jitter and
-// reports it as retry_after, an automated admission draws its next test time
-// (NextRequestForAutomated), an interactive one gets the capacity time. A
-// limit that can never fit (limit 0: banned) leaves next_request unset.
+// for another request of the same cost (WhenFits). That moment is never
+// given as is when it lies ahead (it is an hour boundary many clients
+// share): a denial adds a uniform jitter (CapacitySpread; burst_jitter for a
+// burst denial) and reports it as retry_after; an admission that used the
+// last room gets the same spread (SpreadAfterCapacity), an automated one
+// no earlier than its drawn next test time (NextRequestForAutomated). An
+// interactive admission with room left gets now. A limit that can never
+// fit (limit 0: banned) leaves next_request unset.
 #ifndef QUOTAD_ADMISSION_DECISION_RESPONSE_H_
 #define QUOTAD_ADMISSION_DECISION_RESPONSE_H_
 
@@ -53,6 +57,11 @@ struct DecisionFacts {
   absl::Span<const LimitOutcome> limits;
   std::optional<BurstOutcome> burst;
 };
+
+// How far past the moment capacity frees a client's next_request is spread:
+// the policy's denial_jitter (AUP: 15 min); for automated tiers at least
+// automated_min_interval (AUP: 36 min), since fleets fill up together.
+absl::Duration CapacitySpread(const CompiledPolicy& policy, const TierConfig& tier);
 
 v1::AcquireResponse BuildResponse(const DecisionFacts& facts, absl::BitGenRef gen);
 

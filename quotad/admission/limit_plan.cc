@@ -36,16 +36,22 @@ absl::InlinedVector<PlannedLimit, 3> PlanLimits(const CompiledPolicy& policy,
         [&](const IdentityHasher& h) { return h.HashAddressGroup(req.ip, prefix); },
         tier.group_daily_limit);
   }
-  if (auto cap = policy.IntegrationCap(tier, req.client_name, req.integration_id)) {
+  if (auto cap = policy.IntegrationCap(tier, req.integration_id)) {
     add("integration_daily", v1::REASON_INTEGRATION_LIMIT, Dimension::kIntegration,
         [&](const IdentityHasher& h) {
-          return cap->by_integration_id
-                     ? h.Hash(IdentityDomain::kIntegrationId, {req.integration_id})
-                     : h.Hash(IdentityDomain::kClientName, {req.client_name});
+          return h.Hash(IdentityDomain::kIntegrationId, {req.integration_id});
         },
         cap->daily_limit);
   }
   return limits;
+}
+
+bool EnforcedFor(const TierConfig& tier, const CounterId& client) {
+  if (!tier.enforce) return false;
+  if (tier.enforce_percent >= 100) return true;
+  uint64_t bucket = 0;
+  for (int i = 0; i < 8; ++i) bucket = (bucket << 8) | client.hash[static_cast<size_t>(i)];
+  return static_cast<int>(bucket % 100) < tier.enforce_percent;
 }
 
 }  // namespace quotad

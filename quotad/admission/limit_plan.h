@@ -1,6 +1,7 @@
 // Which limits apply to a classified request, and which counters they read:
 // the client (IP+User-Agent, or IP alone by policy), the address group when
-// the tier caps it, and the integration when a cap applies. Every identity is
+// the tier caps it, and the integration (by integration_id only) when a cap
+// applies. Every identity is
 // hashed with the current key and, during a key rotation, with the previous
 // key too (read-only: counted, never charged). Pure: no locks, no I/O.
 #ifndef QUOTAD_ADMISSION_LIMIT_PLAN_H_
@@ -26,12 +27,19 @@ struct PlannedLimit {
   v1::Window window = v1::ROLLING_24H;
 };
 
-// `previous` may be null (no key rotation in progress).
+// `previous` may be null (no key rotation in progress). The first limit is
+// always the client's own ("client_daily").
 absl::InlinedVector<PlannedLimit, 3> PlanLimits(const CompiledPolicy& policy,
                                                 const Classification& cls,
                                                 const ValidatedRequest& req,
                                                 const IdentityHasher& hasher,
                                                 const IdentityHasher* previous);
+
+// Staged rollout: whether `tier`'s limits refuse the client whose own
+// counter is `client` (PlanLimits' first limit): the tier is enforced and
+// the client's keyed hash falls in the first `enforce_percent` of 100
+// buckets. Stable for a client on every node sharing the identity key.
+bool EnforcedFor(const TierConfig& tier, const CounterId& client);
 
 }  // namespace quotad
 

@@ -13,9 +13,17 @@ absl::Duration DrawAutomatedInterval(const AutomatedInterval& interval, absl::Bi
   return std::clamp(draw, interval.min, interval.max);
 }
 
+absl::Time SpreadAfterCapacity(absl::Time now, absl::Time capacity_frees, absl::Duration spread,
+                               absl::BitGenRef gen) {
+  if (capacity_frees <= now) return now;
+  return NextRequestAfterDenial(capacity_frees, spread, gen);
+}
+
 absl::Time NextRequestForAutomated(absl::Time now, absl::Time capacity_frees,
-                                   const AutomatedInterval& interval, absl::BitGenRef gen) {
-  return std::max(now + DrawAutomatedInterval(interval, gen), capacity_frees);
+                                   absl::Duration spread, const AutomatedInterval& interval,
+                                   absl::BitGenRef gen) {
+  return std::max(now + DrawAutomatedInterval(interval, gen),
+                  SpreadAfterCapacity(now, capacity_frees, spread, gen));
 }
 
 absl::Time NextRequestAfterDenial(absl::Time capacity_frees, absl::Duration max_jitter,

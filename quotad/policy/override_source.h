@@ -8,6 +8,7 @@
 #include <string>
 #include "absl/strings/string_view.h"
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "quotad/identity/ip_address.h"
 
@@ -34,10 +35,13 @@ struct OverrideDecision {
 class OverrideSource {
  public:
   virtual ~OverrideSource() = default;
-  // The override that applies to this client at `now`, if any (the most
-  // specific one: ip, then longest cidr, integration id, client name,
-  // User-Agent pattern).
-  virtual std::optional<OverrideDecision> Find(const ClientFacts& facts, absl::Time now) const = 0;
+  // The override that applies to this client at `now`, if any: a ban (an
+  // override to a tier for which `is_ban` is true) wins over any other;
+  // among bans, and among the rest, the most specific one (ip, then longest
+  // cidr, integration id, client name, User-Agent pattern).
+  virtual std::optional<OverrideDecision> Find(
+      const ClientFacts& facts, absl::Time now,
+      absl::FunctionRef<bool(absl::string_view tier)> is_ban) const = 0;
 };
 
 }  // namespace quotad

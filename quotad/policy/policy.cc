@@ -76,18 +76,17 @@ absl::StatusOr<std::unique_ptr<RE2>> CompileRegex(absl::string_view pattern) {
   return re;
 }
 
-}  // namespace
-
-absl::string_view TierSourceName(TierSource source) {
-  switch (source) {
-    case TierSource::kAdminOverride: return "admin_override";
-    case TierSource::kPolicyOverride: return "policy_override";
-    case TierSource::kIntegrationClaim: return "integration_claim";
-    case TierSource::kRule: return "rule";
-    case TierSource::kDefault: return "default";
-  }
-  return "unknown";
+// "rules[2] (user_agent_regex: \"^murakami/\")": which entry decided, for
+// usage look-ups and logs.
+std::string Describe(absl::string_view list, int index, const google::protobuf::Message& entry) {
+  std::string text;
+  TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.PrintToString(entry, &text);
+  return absl::StrCat(list, "[", index, "] (", absl::StripAsciiWhitespace(text), ")");
 }
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromFile(
     const std::string& path) {
@@ -166,6 +165,17 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     if (t.banned() && t.claimable()) {
       return err.Error({{"tiers", i}, {"claimable", -1}}, "a banned tier cannot be claimable");
     }
+    if (t.banned() && t.has_enforce() && !t.enforce()) {
+      return err.Error({{"tiers", i}, {"enforce", -1}},
+                       "a banned tier is always enforced (a ban cannot be in shadow mode)");
+    }
+    if (t.has_enforce_percent() && (t.enforce_percent() < 0 || t.enforce_percent() > 100)) {
+      return err.Error({{"tiers", i}, {"enforce_percent", -1}}, "must be 0..100");
+    }
+    if (t.banned() && t.has_enforce_percent() && t.enforce_percent() != 100) {
+      return err.Error({{"tiers", i}, {"enforce_percent", -1}},
+                       "a banned tier is enforced for every client");
+    }
     if (!t.claimable() && !t.claim_aliases().empty()) {
       return err.Error({{"tiers", i}, {"claim_aliases", 0}}, "aliases need claimable: true");
     }
@@ -175,7 +185,9 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     cfg.group_daily_limit = t.group_daily_limit();
     cfg.integration_daily_limit = t.integration_daily_limit();
     cfg.window = t.window() == v1::WINDOW_UNSPECIFIED ? v1::ROLLING_24H : t.window();
-    cfg.enforce = t.has_enforce() ? t.enforce() : global_enforce;
+    // A global `enforce: false` (shadow mode) never lifts a ban.
+    cfg.enforce = t.banned() || (t.has_enforce() ? t.enforce() : global_enforce);
+    cfg.enforce_percent = t.has_enforce_percent() ? t.enforce_percent() : 100;
     cfg.automated = t.automated();
     cfg.banned = t.banned();
     cfg.claimable = t.claimable();
@@ -209,6 +221,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     if (co.tier == nullptr) {
       return err.Error({{"overrides", i}, {"tier", -1}}, absl::StrCat("no tier named '", o.tier(), "'"));
     }
+    co.description = Describe("overrides", i, o);
+    p->has_ban_overrides_ |= co.tier->banned;
     switch (o.match_case()) {
       case v1::StaticOverride::kIp: {
         auto ip = IpAddress::Parse(o.ip());
@@ -250,6 +264,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     if (cr.tier == nullptr) {
       return err.Error({{"rules", i}, {"tier", -1}}, absl::StrCat("no tier named '", r.tier(), "'"));
     }
+    cr.description = Describe("rules", i, r);
+    p->has_ban_rules_ |= cr.tier->banned;
     if (r.match_case() == v1::Rule::kClientName) {
       if (r.client_name().empty()) return err.Error({{"rules", i}, {"client_name", -1}}, "must not be empty");
       cr.client_name = r.client_name();
@@ -269,13 +285,15 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     if (c.daily_limit() <= 0) {
       return err.Error({{"integration_caps", i}, {"daily_limit", -1}}, "must be > 0");
     }
-    if (c.match_case() == v1::IntegrationCap::kClientName && !c.client_name().empty()) {
-      p->caps_by_client_name_[c.client_name()] = c.daily_limit();
-    } else if (c.match_case() == v1::IntegrationCap::kIntegrationId && !c.integration_id().empty()) {
-      p->caps_by_integration_id_[c.integration_id()] = c.daily_limit();
-    } else {
-      return err.Error({{"integration_caps", i}}, "needs a non-empty client_name or integration_id");
+    if (c.match_case() == v1::IntegrationCap::kClientName) {
+      return err.Error({{"integration_caps", i}, {"client_name", -1}},
+                       "a shared pool cannot be keyed by client_name, which any client may send "
+                       "(it would let anyone spend the integration's pool); cap by integration_id");
     }
+    if (c.match_case() != v1::IntegrationCap::kIntegrationId || c.integration_id().empty()) {
+      return err.Error({{"integration_caps", i}}, "needs a non-empty integration_id");
+    }
+    p->caps_by_integration_id_[c.integration_id()] = c.daily_limit();
   }
 
   // Scalars.
@@ -316,69 +334,6 @@ const TierConfig* CompiledPolicy::FindTier(absl::string_view name) const {
 const TierConfig* CompiledPolicy::FindClaimableTier(absl::string_view name_or_alias) const {
   auto it = claimable_.find(name_or_alias);
   return it == claimable_.end() ? nullptr : it->second;
-}
-
-Classification CompiledPolicy::Classify(const ClientFacts& facts, const TierConfig* claimed,
-                                        const OverrideSource* overrides, absl::Time now) const {
-  if (overrides != nullptr) {
-    if (auto o = overrides->Find(facts, now)) {
-      if (const TierConfig* tier = FindTier(o->tier)) {
-        return {tier, TierSource::kAdminOverride, o->id, o->daily_limit};
-      }
-      QUOTAD_LOG(DEBUG) << "override " << o->id << " names unknown tier '" << o->tier
-                        << "'; ignored";
-    }
-  }
-  for (const CompiledOverride& o : overrides_) {
-    bool match = false;
-    switch (o.kind) {
-      case v1::StaticOverride::kIp:
-      case v1::StaticOverride::kCidr:
-        match = o.cidr.Contains(facts.ip);
-        break;
-      case v1::StaticOverride::kClientName:
-        match = facts.client_name == o.text;
-        break;
-      case v1::StaticOverride::kIntegrationId:
-        match = !facts.integration_id.empty() && facts.integration_id == o.text;
-        break;
-      case v1::StaticOverride::kUserAgentRegex:
-        match = RE2::PartialMatch(re2::StringPiece(facts.user_agent.data(), facts.user_agent.size()),
-                                  *o.regex);
-        break;
-      case v1::StaticOverride::MATCH_NOT_SET:
-        break;
-    }
-    if (match) return {o.tier, TierSource::kPolicyOverride, {}, 0};
-  }
-  if (claimed != nullptr) return {claimed, TierSource::kIntegrationClaim, {}, 0};
-  for (const CompiledRule& r : rules_) {
-    const bool match =
-        r.regex ? RE2::PartialMatch(re2::StringPiece(facts.user_agent.data(), facts.user_agent.size()),
-                                    *r.regex)
-                : facts.client_name == r.client_name;
-    if (match) return {r.tier, TierSource::kRule, {}, 0};
-  }
-  return {default_tier_, TierSource::kDefault, {}, 0};
-}
-
-std::optional<IntegrationCapMatch> CompiledPolicy::IntegrationCap(
-    const TierConfig& tier, absl::string_view client_name, absl::string_view integration_id) const {
-  if (!integration_id.empty()) {
-    if (auto it = caps_by_integration_id_.find(integration_id); it != caps_by_integration_id_.end()) {
-      return IntegrationCapMatch{it->second, true};
-    }
-  }
-  if (!client_name.empty()) {
-    if (auto it = caps_by_client_name_.find(client_name); it != caps_by_client_name_.end()) {
-      return IntegrationCapMatch{it->second, false};
-    }
-  }
-  if (tier.integration_daily_limit > 0) {
-    if (!integration_id.empty()) return IntegrationCapMatch{tier.integration_daily_limit, true};
-    if (!client_name.empty()) return IntegrationCapMatch{tier.integration_daily_limit, false};
-  }
-  return std::nullopt;
 }
 
 }  // namespace quotad

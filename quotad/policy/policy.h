@@ -31,6 +31,7 @@ struct TierConfig {
   int64_t integration_daily_limit = 0;  // 0 = no integration cap by default
   v1::Window window = v1::ROLLING_24H;
   bool enforce = true;
+  int enforce_percent = 100;  // staged rollout: share of clients enforced
   bool automated = false;
   bool banned = false;
   bool claimable = false;
@@ -45,12 +46,14 @@ struct Classification {
   TierSource source = TierSource::kDefault;
   std::string override_id;           // set for admin overrides
   int64_t custom_daily_limit = 0;    // an admin override's limit; 0 = tier's
+  // The policy entry that decided, e.g. `rules[2] (user_agent_regex: "^x/")`
+  // (policy overrides and rules; empty otherwise). Owned by the policy.
+  absl::string_view rule;
 };
 
 // The per-integration cap that applies to a request, if any.
 struct IntegrationCapMatch {
   int64_t daily_limit = 0;
-  bool by_integration_id = false;  // else by client_name
 };
 
 class CompiledPolicy {
@@ -68,16 +71,19 @@ class CompiledPolicy {
   // A claimable tier by name or claim alias, or null.
   const TierConfig* FindClaimableTier(absl::string_view name_or_alias) const;
 
-  // First match wins: admin override (from `overrides`, may be null) ->
+  // A ban wins over everything: the first banned-tier match among admin
+  // overrides (from `overrides`, may be null), policy-file overrides and
+  // rules, in that order. Otherwise the first match wins: admin override ->
   // policy-file override -> integration claim (`claimed`, may be null) ->
   // rules -> default tier. An override naming a tier this policy lacks is
-  // ignored (logged at debug).
+  // ignored (logged at debug). Defined in classify.cc.
   Classification Classify(const ClientFacts& facts, const TierConfig* claimed,
                           const OverrideSource* overrides, absl::Time now) const;
 
-  // The aggregate cap for this request's integration in `tier`, if any.
+  // The aggregate cap for this request's integration in `tier`, if any:
+  // only an integration_id (set by an authenticated caller) names a pool;
+  // a self-declared client_name selects a tier but spends no shared pool.
   std::optional<IntegrationCapMatch> IntegrationCap(const TierConfig& tier,
-                                                    absl::string_view client_name,
                                                     absl::string_view integration_id) const;
 
   const v1::Policy& proto() const { return proto_; }
@@ -107,11 +113,15 @@ class CompiledPolicy {
     Cidr cidr;         // for ip and cidr
     std::unique_ptr<RE2> regex;
     const TierConfig* tier;
+    std::string description;  // Classification::rule
+    bool Matches(const ClientFacts& facts) const;
   };
   struct CompiledRule {
     std::string client_name;
     std::unique_ptr<RE2> regex;  // null for client_name rules
     const TierConfig* tier;
+    std::string description;  // Classification::rule
+    bool Matches(const ClientFacts& facts) const;
   };
 
   v1::Policy proto_;
@@ -122,7 +132,10 @@ class CompiledPolicy {
   const TierConfig* default_tier_ = nullptr;
   std::vector<CompiledOverride> overrides_;
   std::vector<CompiledRule> rules_;
-  absl::flat_hash_map<std::string, int64_t> caps_by_client_name_;
+  // Whether any policy override or rule bans: only then does a match to
+  // another tier have to look further for a ban.
+  bool has_ban_overrides_ = false;
+  bool has_ban_rules_ = false;
   absl::flat_hash_map<std::string, int64_t> caps_by_integration_id_;
   bool client_key_includes_ua_ = true;
   int ipv4_group_prefix_ = 24;

@@ -22,6 +22,7 @@
 #include "tests/testing/await.h"
 #include "tests/testing/quotad_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/e2e/admin_fixture.h"
 
 namespace quotad {
 namespace {
@@ -34,139 +35,6 @@ using testing::RunCommand;
 using testing::TempDir;
 using testing::WriteFile;
 
-class AdminTest : public ::testing::Test {
- protected:
-  void SetUp() override { StartNode({}); }
-
-  void StartNode(std::vector<std::string> extra) {
-    node_.reset();
-    std::vector<std::string> args = {"--metrics_listen=127.0.0.1:0",
-                                     "--metrics_port_file=" + dir_.Sub("metrics.port")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    node_ = std::make_unique<QuotadProcess>(dir_.Sub("node"), dir_.Sub("node.log"), args);
-    ASSERT_TRUE(node_->Start().ok());
-    token_ = std::string(absl::StripAsciiWhitespace(ReadFile(node_->admin_token_file())));
-    ASSERT_GE(token_.size(), 16u);
-    admin_ = v1::AdminService::NewStub(
-        grpc::CreateChannel(node_->admin_target(), grpc::InsecureChannelCredentials()));
-  }
-
-  // quotactl against the admin port with the token.
-  testing::CommandResult Admin(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--target=" + node_->admin_target(),
-                               "--admin-token-file=" + node_->admin_token_file()});
-    return RunCommand(QUOTACTL_BINARY, args);
-  }
-
-  std::unique_ptr<grpc::ClientContext> Ctx(bool with_token = true) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    if (with_token) ctx->AddMetadata("authorization", "Bearer " + token_);
-    return ctx;
-  }
-
-  v1::AcquireResponse Acquire(const std::string& ip, const std::string& ua = "Mozilla/5.0",
-                              const std::string& client_name = "") {
-    auto client = client::QuotaClient(client::MakeQuotaConnection({node_->target(), absl::Seconds(5)}));
-    v1::AcquireRequest req;
-    req.set_ip(ip);
-    req.set_user_agent(ua);
-    req.set_client_name(client_name);
-    auto r = client.Acquire(req);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : v1::AcquireResponse();
-  }
-  v1::AcquireResponse Check(const std::string& ip, const std::string& client_name = "") {
-    auto client = client::QuotaClient(client::MakeQuotaConnection({node_->target(), absl::Seconds(5)}));
-    v1::AcquireRequest req;
-    req.set_ip(ip);
-    req.set_user_agent("Mozilla/5.0");
-    req.set_client_name(client_name);
-    auto r = client.Check(req);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : v1::AcquireResponse();
-  }
-  size_t OverrideCount() {
-    v1::ListOverridesResponse resp;
-    EXPECT_TRUE(admin_->ListOverrides(Ctx().get(), v1::ListOverridesRequest(), &resp).ok());
-    return static_cast<size_t>(resp.overrides_size());
-  }
-
-  TempDir dir_;
-  std::unique_ptr<QuotadProcess> node_;
-  std::string token_;
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-};
-
-TEST_F(AdminTest, BanOnAPrefixDeniesEveryAddressInItAndNoneOutside) {
-  auto r = Admin({"ban", "--prefix=198.51.100.0/24", "--reason=scanner fleet"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("cidr/198.51.100.0/24"));
-  for (const char* ip : {"198.51.100.0", "198.51.100.1", "198.51.100.77", "198.51.100.255"}) {
-    auto resp = Acquire(ip);
-    EXPECT_FALSE(resp.allowed()) << ip;
-    EXPECT_EQ(resp.reason(), v1::REASON_BANNED) << ip;
-  }
-  for (const char* ip : {"198.51.101.1", "198.51.99.255", "2001:db8::1"}) {
-    EXPECT_TRUE(Acquire(ip).allowed()) << ip;
-  }
-  ASSERT_EQ(Admin({"ban", "--prefix=2001:db8:bad::/48"}).exit_code, 0);
-  EXPECT_FALSE(Acquire("2001:db8:bad:1::9").allowed());
-  EXPECT_TRUE(Acquire("2001:db8:bad0::9").allowed());
-  // Unban lifts it at once.
-  ASSERT_EQ(Admin({"unban", "--prefix=198.51.100.0/24"}).exit_code, 0);
-  EXPECT_TRUE(Acquire("198.51.100.77").allowed());
-}
-
-TEST_F(AdminTest, AnExpiringBanLiftsOnTime) {
-  ASSERT_EQ(Admin({"ban", "--ip=192.0.2.99", "--for=2s"}).exit_code, 0);
-  const absl::Time banned_at = absl::Now();
-  EXPECT_FALSE(Acquire("192.0.2.99").allowed());
-  ASSERT_TRUE(testing::AwaitTrue("the ban lifts", absl::Seconds(15),
-                                 [&] { return Check("192.0.2.99").allowed(); },
-                                 absl::Milliseconds(50))
-                  .ok());
-  const absl::Time lifted = absl::Now();
-  EXPECT_GE(lifted - banned_at, absl::Milliseconds(1500));
-  EXPECT_EQ(OverrideCount(), 0u);  // expired overrides are not listed
-}
-
-TEST_F(AdminTest, ASingleAddressBanIsKeptListedAuditedAndLoggedOnlyAsAKeyedHash) {
-  ASSERT_EQ(Admin({"ban", "--ip=192.0.2.123", "--reason=abuse"}).exit_code, 0);
-  EXPECT_FALSE(Acquire("192.0.2.123").allowed());
-  EXPECT_TRUE(Acquire("192.0.2.124").allowed());
-  auto list = Admin({"override", "list", "--json"});
-  ASSERT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_THAT(list.out, HasSubstr("\"ip_hash\""));
-  auto audit = Admin({"audit", "--json"});
-  ASSERT_EQ(audit.exit_code, 0) << audit.err;
-  EXPECT_THAT(audit.out, HasSubstr("SetOverride"));
-  // The operator names the address; the node keeps only its hash.
-  ASSERT_EQ(Admin({"unban", "--ip=192.0.2.123"}).exit_code, 0);
-  EXPECT_TRUE(Acquire("192.0.2.123").allowed());
-  for (const std::string& text : {list.out, audit.out, Admin({"audit", "--json"}).out,
-                                  ReadFile(node_->log_path())}) {
-    EXPECT_THAT(text, Not(HasSubstr("192.0.2.123")));
-  }
-}
-
-TEST_F(AdminTest, ATierOverrideChangesTheLimitAtOnce) {
-  EXPECT_EQ(Check("192.0.2.5", "partner").limits(0).limit(), 40);
-  ASSERT_EQ(Admin({"override", "set", "--client-name=partner", "--tier=automated"}).exit_code, 0);
-  auto now = Check("192.0.2.5", "partner");
-  EXPECT_EQ(now.tier(), "automated");
-  EXPECT_EQ(now.limits(0).limit(), 4);
-  ASSERT_EQ(Admin({"override", "set", "--client-name=partner", "--tier=registered-2",
-                   "--daily-limit=7", "--reason=sponsored pilot"})
-                .exit_code,
-            0);
-  EXPECT_EQ(Check("192.0.2.5", "partner").limits(0).limit(), 7);
-  auto list = Admin({"override", "list", "--json"});
-  EXPECT_THAT(list.out, HasSubstr("\"id\":\"client_name/partner\""));
-  EXPECT_THAT(list.out, HasSubstr("sponsored pilot"));
-  ASSERT_EQ(Admin({"override", "delete", "--id=client_name/partner"}).exit_code, 0);
-  EXPECT_EQ(Check("192.0.2.5", "partner").limits(0).limit(), 40);
-}
 
 TEST_F(AdminTest, UsageShowsTheRightNumbersAndResetClearsThem) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Acquire("192.0.2.44", "ua-x").allowed());

@@ -88,6 +88,20 @@ TEST_F(EndToEndTest, QuotactlAcquireCheckRefundWithJsonAndHumanOutput) {
   EXPECT_THAT(refund.out, HasSubstr("\"refunded\":true"));
   auto after = Quotactl(*node, {"check", "--ip=192.0.2.7", "--user-agent=ndt7-js/0.1", "--json"});
   EXPECT_EQ(ParseJson(after.out).limits(0).used(), 0);
+
+  // A replay after the refund says so and charges nothing; the request_id
+  // cannot be reused for another client.
+  auto replay = Quotactl(*node, {"acquire", "--ip=192.0.2.7", "--user-agent=ndt7-js/0.1",
+                                 "--request-id=req-1", "--json"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_TRUE(ParseJson(replay.out).replayed());
+  EXPECT_TRUE(ParseJson(replay.out).refunded());
+  auto stolen = Quotactl(*node, {"acquire", "--ip=192.0.2.8", "--user-agent=ndt7-js/0.1",
+                                 "--request-id=req-1"});
+  EXPECT_NE(stolen.exit_code, 0);
+  EXPECT_THAT(stolen.err, HasSubstr("request_id: already used for another client"));
+  auto untouched = Quotactl(*node, {"check", "--ip=192.0.2.8", "--user-agent=ndt7-js/0.1", "--json"});
+  EXPECT_EQ(ParseJson(untouched.out).limits(0).used(), 0);
 }
 
 TEST_F(EndToEndTest, QuotactlExitCodes) {

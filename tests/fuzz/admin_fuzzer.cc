@@ -68,7 +68,11 @@ void SetOverride(FuzzNode& node, const v1::SetOverrideRequest& request) {
   std::string storage;
   const std::optional<ClientFacts> client = ClientOf(request.match(), &storage);
   if (client && !set->has_expires_at()) {
-    FuzzCheck(node.overrides().Find(*client, node.clock().Now()).has_value(),
+    auto is_ban = [&](absl::string_view tier) {
+      const TierConfig* t = node.policy().FindTier(tier);
+      return t != nullptr && t->banned;
+    };
+    FuzzCheck(node.overrides().Find(*client, node.clock().Now(), is_ban).has_value(),
               absl::StrCat("override ", set->id(), " does not apply to the client it names"));
   }
 }

@@ -1,6 +1,7 @@
 #include "quotad/admission/next_request.h"
 
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -37,8 +38,27 @@ TEST(NextRequestTest, AutomatedNeverEarlierThanCapacityFrees) {
   const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   const absl::Time frees = now + absl::Hours(20);
   for (int i = 0; i < 1000; ++i) {
-    EXPECT_GE(NextRequestForAutomated(now, frees, {}, gen), frees);
+    EXPECT_GE(NextRequestForAutomated(now, frees, absl::Minutes(36), {}, gen), frees);
   }
+}
+
+TEST(NextRequestTest, ClientsFillingUpTogetherAreSpreadPastTheSharedBoundary) {
+  std::mt19937_64 gen(3);
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  const absl::Time frees = now + absl::Hours(23);  // the hour they all filled up, 23 h on
+  std::map<int64_t, int> per_minute;
+  constexpr int kClients = 1000;
+  for (int i = 0; i < kClients; ++i) {
+    const absl::Time t = NextRequestForAutomated(now, frees, absl::Minutes(36), {}, gen);
+    ASSERT_GE(t, frees);
+    ++per_minute[absl::ToInt64Minutes(t - now)];
+  }
+  for (const auto& [minute, count] : per_minute) {
+    EXPECT_LE(count, kClients * 6 / 100) << "minute " << minute;  // uniform: 1000/36 = 2.8%
+  }
+  // With capacity free there is nothing to spread.
+  EXPECT_EQ(SpreadAfterCapacity(now, now, absl::Minutes(15), gen), now);
+  EXPECT_EQ(SpreadAfterCapacity(now, now - absl::Hours(1), absl::Minutes(15), gen), now);
 }
 
 TEST(NextRequestTest, DenialJitterSpreadsClientsOverTheJitterWindow) {

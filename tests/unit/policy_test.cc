@@ -35,7 +35,8 @@ ClientFacts Facts(const char* ip, absl::string_view ua = "", absl::string_view n
 class FixedOverride : public OverrideSource {
  public:
   explicit FixedOverride(std::string tier) : tier_(std::move(tier)) {}
-  std::optional<OverrideDecision> Find(const ClientFacts&, absl::Time) const override {
+  std::optional<OverrideDecision> Find(const ClientFacts&, absl::Time,
+                                      absl::FunctionRef<bool(absl::string_view)>) const override {
     return OverrideDecision{"test/" + tier_, tier_, 0};
   }
 
@@ -61,17 +62,22 @@ TEST(PolicyTest, DefaultPolicyFileIsValidAndEncodesTheAup) {
             "interactive");
 }
 
-TEST(PolicyTest, ClassificationOrderIsOverrideThenClaimThenRuleThenDefault) {
+TEST(PolicyTest, ClassificationOrderIsBanThenOverrideThenClaimThenRuleThenDefault) {
   auto p = MustParse(kSmallPolicy);
   const absl::Time now = absl::Now();
   const TierConfig* sponsored = p->FindClaimableTier("2");
   ASSERT_NE(sponsored, nullptr);
   FixedOverride admin("interactive");
 
-  // Admin override beats everything.
-  auto c = p->Classify(Facts("203.0.113.9", "", "murakami"), sponsored, &admin, now);
+  // An admin override beats policy overrides, claims and rules...
+  auto c = p->Classify(Facts("192.0.2.1", "", "vip-integration"), sponsored, &admin, now);
   EXPECT_EQ(c.tier->name, "interactive");
   EXPECT_EQ(c.source, TierSource::kAdminOverride);
+  // ...but not a ban (the policy's banned prefix).
+  c = p->Classify(Facts("203.0.113.9", "", "murakami"), sponsored, &admin, now);
+  EXPECT_EQ(c.tier->name, "banned");
+  EXPECT_EQ(c.source, TierSource::kPolicyOverride);
+  EXPECT_EQ(c.rule, "overrides[0] (cidr: \"203.0.113.0/24\" tier: \"banned\")");
   // Policy override (banned prefix) beats a claim and a rule.
   c = p->Classify(Facts("203.0.113.9", "", "murakami"), sponsored, nullptr, now);
   EXPECT_EQ(c.tier->name, "banned");
@@ -84,6 +90,7 @@ TEST(PolicyTest, ClassificationOrderIsOverrideThenClaimThenRuleThenDefault) {
   c = p->Classify(Facts("192.0.2.1", "", "murakami"), nullptr, nullptr, now);
   EXPECT_EQ(c.source, TierSource::kRule);
   EXPECT_EQ(c.tier->name, "automated");
+  EXPECT_EQ(c.rule, "rules[0] (client_name: \"murakami\" tier: \"automated\")");
   c = p->Classify(Facts("192.0.2.1", "ndt7-client-go-cmd/0.7"), nullptr, nullptr, now);
   EXPECT_EQ(c.tier->name, "automated");
   // Default.
@@ -94,6 +101,49 @@ TEST(PolicyTest, ClassificationOrderIsOverrideThenClaimThenRuleThenDefault) {
   FixedOverride bogus("no-such-tier");
   c = p->Classify(Facts("192.0.2.1", "Mozilla/5.0"), nullptr, &bogus, now);
   EXPECT_EQ(c.source, TierSource::kDefault);
+}
+
+TEST(PolicyTest, ABanBeatsEveryOtherOverrideAndRule) {
+  auto p = MustParse(R"pb(
+    tiers { name: "interactive" daily_limit: 40 }
+    tiers { name: "sponsored" daily_limit: 500 claimable: true }
+    tiers { name: "banned" banned: true }
+    overrides { ip: "192.0.2.7" tier: "sponsored" }
+    rules { client_name: "partner" tier: "sponsored" }
+    rules { user_agent_regex: "^evil/" tier: "banned" }
+  )pb");
+  const absl::Time now = absl::Now();
+  const TierConfig* sponsored = p->FindTier("sponsored");
+  FixedOverride admin("sponsored");
+  // A sponsor override on the address, a claim, an earlier rule and an
+  // admin override all lose to the User-Agent ban.
+  for (const OverrideSource* source : {static_cast<const OverrideSource*>(nullptr),
+                                       static_cast<const OverrideSource*>(&admin)}) {
+    auto c = p->Classify(Facts("192.0.2.7", "evil/1.0", "partner"), sponsored, source, now);
+    EXPECT_EQ(c.tier->name, "banned");
+    EXPECT_EQ(c.source, TierSource::kRule);
+    EXPECT_EQ(c.rule, "rules[1] (user_agent_regex: \"^evil/\" tier: \"banned\")");
+  }
+  // Without the banned User-Agent the precedence is as before.
+  auto c = p->Classify(Facts("192.0.2.7", "good/1.0", "partner"), nullptr, nullptr, now);
+  EXPECT_EQ(c.source, TierSource::kPolicyOverride);
+  c = p->Classify(Facts("192.0.2.8", "good/1.0", "partner"), nullptr, &admin, now);
+  EXPECT_EQ(c.source, TierSource::kAdminOverride);
+  // An admin ban beats the policy's sponsor override.
+  FixedOverride admin_ban("banned");
+  c = p->Classify(Facts("192.0.2.7", "good/1.0"), nullptr, &admin_ban, now);
+  EXPECT_EQ(c.tier->name, "banned");
+  EXPECT_EQ(c.source, TierSource::kAdminOverride);
+}
+
+TEST(PolicyTest, ShadowModeNeverLiftsABan) {
+  auto p = MustParse(R"pb(
+    enforce: false
+    tiers { name: "interactive" daily_limit: 40 }
+    tiers { name: "banned" banned: true }
+  )pb");
+  EXPECT_FALSE(p->FindTier("interactive")->enforce);
+  EXPECT_TRUE(p->FindTier("banned")->enforce);
 }
 
 TEST(PolicyTest, ShadowModeIsGlobalWithPerTierOverride) {
@@ -150,6 +200,18 @@ INSTANTIATE_TEST_SUITE_P(
                       "tiers { name: \"interactive\" }\ntiers { name: \"interactive\" }",
                       "bad.textproto:2: tiers[1].name: duplicate tier"},
         BadPolicyCase{"BadTierName", "tiers { name: \"Inter Active\" }", "tiers[0].name"},
+        BadPolicyCase{"ShadowBan",
+                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true enforce: false }",
+                      "bad.textproto:2: tiers[1].enforce: a banned tier is always enforced"},
+        BadPolicyCase{"EnforcePercentRange",
+                      "tiers { name: \"interactive\" enforce_percent: 101 }",
+                      "tiers[0].enforce_percent: must be 0..100"},
+        BadPolicyCase{"PartlyEnforcedBan",
+                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true enforce_percent: 50 }",
+                      "tiers[1].enforce_percent: a banned tier is enforced for every client"},
+        BadPolicyCase{"CapByClientName",
+                      "tiers { name: \"interactive\" }\nintegration_caps { client_name: \"m\" daily_limit: 9 }",
+                      "integration_caps[0].client_name: a shared pool cannot be keyed by client_name"},
         BadPolicyCase{"NegativeLimit",
                       "tiers { name: \"interactive\"\n daily_limit: -1 }",
                       "bad.textproto:2: tiers[0].daily_limit: must be >= 0"},
