@@ -105,6 +105,11 @@ absl::StatusOr<std::shared_ptr<const CallerTable>> CallerTable::FromText(
         if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
           return report.Error(i, "token_sha256", -1, "must be 64 hex digits (sha256sum of the token)");
         }
+        if (hex == Sha256Hex("")) {
+          return report.Error(i, "token_sha256", -1,
+                              "is the SHA-256 of an empty token, which never authenticates (hash "
+                              "a real token: sha256sum of a file of random bytes)");
+        }
         if (!table->by_token_sha256_.emplace(hex, index).second) {
           return report.Error(i, "token_sha256", -1, "the same token is listed twice");
         }
@@ -133,6 +138,7 @@ absl::StatusOr<std::shared_ptr<const CallerTable>> CallerTable::FromFile(const s
 }
 
 const Principal* CallerTable::FindByToken(absl::string_view token) const {
+  if (token.empty()) return nullptr;
   auto it = by_token_sha256_.find(Sha256Hex(token));
   return it == by_token_sha256_.end() ? nullptr : &principals_[it->second];
 }

@@ -27,13 +27,15 @@ class CallerTable {
   // Parses textproto. Errors: InvalidArgument naming the source, line and
   // field ("callers.textproto:3: principals[1].roles: unknown role 'root'"):
   // an empty or repeated name, no roles or an unknown one, no credential,
-  // a token_sha256 that is not 64 hex digits, a credential given twice.
+  // a token_sha256 that is not 64 hex digits or is the hash of the empty
+  // token, a credential given twice.
   static absl::StatusOr<std::shared_ptr<const CallerTable>> FromText(
       absl::string_view text, absl::string_view source_name);
   // Errors: the same, or FailedPrecondition when the file cannot be read.
   static absl::StatusOr<std::shared_ptr<const CallerTable>> FromFile(const std::string& path);
 
-  // The principal whose token_sha256 is the SHA-256 of `token`, or null.
+  // The principal whose token_sha256 is the SHA-256 of `token`, or null
+  // (always null for an empty token).
   const Principal* FindByToken(absl::string_view token) const;
   // The first principal named by one of a verified certificate's names, or null.
   const Principal* FindByCertificate(const std::vector<std::string>& names) const;

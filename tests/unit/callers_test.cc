@@ -55,6 +55,10 @@ TEST(CallerTableTest, BadFilesNameTheLineAndTheField) {
       {"principals { name: \"a\" cert_name: \"x\" }", "at least one role"},
       {"principals { name: \"a\" roles: \"read\" }", "needs token_sha256 or cert_name"},
       {"principals { name: \"a\" roles: \"read\" token_sha256: \"abc\" }", "64 hex digits"},
+      // Found by callers_fuzzer: "authorization: Bearer " (empty) matched it.
+      {"principals { name: \"a\" roles: \"admin\" token_sha256: "
+       "\"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\" }",
+       "principals[0].token_sha256: is the SHA-256 of an empty token"},
       {"principals { name: \"a\" roles: \"read\" cert_name: \"x\" }\n"
        "principals { name: \"b\" roles: \"read\" cert_name: \"x\" }",
        "listed twice"},
@@ -81,6 +85,8 @@ TEST(AuthorizerTest, RolesDecideAndRefusalsAreCounted) {
   EXPECT_EQ(auth.AuthorizeParts("Bearer nope", None, Surface::kQuota, {Role::kCharge})
                 .status()
                 .code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth.AuthorizeParts("Bearer ", None, Surface::kAdmin, {Role::kAdmin}).status().code(),
             absl::StatusCode::kUnauthenticated);
   // The charge token charges; a read certificate cannot, but may Check.
   auto locate = auth.AuthorizeParts("Bearer locate-secret-token", None, Surface::kQuota,
@@ -111,7 +117,7 @@ TEST(AuthorizerTest, RolesDecideAndRefusalsAreCounted) {
   EXPECT_EQ(auth.refused(Surface::kQuota, absl::StatusCode::kUnauthenticated), 2u);
   EXPECT_EQ(auth.refused(Surface::kQuota, absl::StatusCode::kPermissionDenied), 1u);
   EXPECT_EQ(auth.refused(Surface::kAdmin, absl::StatusCode::kPermissionDenied), 1u);
-  EXPECT_EQ(auth.refused(Surface::kAdmin, absl::StatusCode::kUnauthenticated), 1u);
+  EXPECT_EQ(auth.refused(Surface::kAdmin, absl::StatusCode::kUnauthenticated), 2u);
 }
 
 TEST(AuthorizerTest, WithoutACallersFileQuotaIsOpenAndAdminNeedsTheToken) {
