@@ -22,10 +22,12 @@ absl::InlinedVector<PlannedLimit, 3> PlanLimits(const CompiledPolicy& policy,
     l.window = tier.window;
   };
   const bool with_ua = policy.client_key_includes_user_agent();
+  const IpAddress client_ip =
+      req.ip.is_v4() ? req.ip : req.ip.Masked(policy.ipv6_client_prefix());
   add("client_daily", tier.banned ? v1::REASON_BANNED : v1::REASON_DAILY_LIMIT,
       Dimension::kClient,
       [&](const IdentityHasher& h) {
-        return with_ua ? h.HashIpAndUserAgent(req.ip, req.user_agent) : h.HashIp(req.ip);
+        return with_ua ? h.HashIpAndUserAgent(client_ip, req.user_agent) : h.HashIp(client_ip);
       },
       tier.banned                  ? 0
       : cls.custom_daily_limit > 0 ? cls.custom_daily_limit

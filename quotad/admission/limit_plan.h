@@ -1,5 +1,6 @@
 // Which limits apply to a classified request, and which counters they read:
-// the client (IP+User-Agent, or IP alone by policy), the address group when
+// the client (IP+User-Agent, or IP alone by policy; an IPv6 address masked
+// to the policy's ipv6_client_prefix, /64 by default), the address group when
 // the tier caps it, and the integration (by integration_id only) when a cap
 // applies. Every identity is
 // hashed with the current key and, during a key rotation, with the previous

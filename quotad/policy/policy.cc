@@ -139,6 +139,11 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
   if (p->ipv6_group_prefix_ < 1 || p->ipv6_group_prefix_ > 128) {
     return err.Error({{"identity", -1}, {"ipv6_group_prefix", -1}}, "must be 1..128");
   }
+  p->ipv6_client_prefix_ = id.ipv6_client_prefix() == 0 ? 64 : id.ipv6_client_prefix();
+  if (p->ipv6_client_prefix_ < p->ipv6_group_prefix_ || p->ipv6_client_prefix_ > 128) {
+    return err.Error({{"identity", -1}, {"ipv6_client_prefix", -1}},
+                     absl::StrCat("must be ipv6_group_prefix (", p->ipv6_group_prefix_, ")..128"));
+  }
 
   // Tiers.
   const bool global_enforce = !proto.has_enforce() || proto.enforce();

@@ -94,6 +94,7 @@ class CompiledPolicy {
   bool client_key_includes_user_agent() const { return client_key_includes_ua_; }
   int ipv4_group_prefix() const { return ipv4_group_prefix_; }
   int ipv6_group_prefix() const { return ipv6_group_prefix_; }
+  int ipv6_client_prefix() const { return ipv6_client_prefix_; }
   int64_t max_cost() const { return max_cost_; }
   int64_t retention_hours() const { return retention_hours_; }
   int64_t automated_burst_per_minute() const { return proto_.automated_burst_per_minute(); }
@@ -140,6 +141,7 @@ class CompiledPolicy {
   bool client_key_includes_ua_ = true;
   int ipv4_group_prefix_ = 24;
   int ipv6_group_prefix_ = 48;
+  int ipv6_client_prefix_ = 64;
   int64_t max_cost_ = 10;
   int64_t retention_hours_ = 48;
   absl::Duration denial_jitter_;

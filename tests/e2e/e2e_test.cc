@@ -104,6 +104,22 @@ TEST_F(EndToEndTest, QuotactlAcquireCheckRefundWithJsonAndHumanOutput) {
   EXPECT_EQ(ParseJson(untouched.out).limits(0).used(), 0);
 }
 
+TEST_F(EndToEndTest, AHostRotatingItsPrivacyAddressesGetsFortyNotFortyPerAddress) {
+  auto node = StartNode();
+  auto client = Client(*node);
+  v1::AcquireRequest req;
+  req.set_user_agent("ndt7-js/0.1");
+  for (int i = 0; i < 40; ++i) {
+    req.set_ip(absl::StrCat("2001:db8:42:7:", absl::Hex((i * 7919 + 1) % 65536), "::1"));
+    auto r = client.Acquire(req);
+    ASSERT_TRUE(r.ok() && r->allowed()) << i;
+  }
+  req.set_ip("2001:db8:42:7:abcd:ef01:2345:6789");
+  auto denied = client.Acquire(req);
+  ASSERT_TRUE(denied.ok());
+  EXPECT_EQ(denied->reason(), v1::REASON_DAILY_LIMIT);
+}
+
 TEST_F(EndToEndTest, QuotactlExitCodes) {
   auto node = StartNode();
   // A denial is a successful call: exit 0.

@@ -139,6 +139,16 @@ TEST_F(AdmissionTest, GroupLimitCapsAnAddressGroup) {
   EXPECT_TRUE(Acquire(Req("2001:db8:2::1", "ua", "groupy")).allowed());
 }
 
+TEST_F(AdmissionTest, RotatingPrivacyAddressesInsideOneSlash64IsOneClient) {
+  for (int i = 0; i < 40; ++i) {  // a fresh address from the same /64 each time
+    ASSERT_TRUE(Acquire(Req(absl::StrCat("2001:db8:7:1:", i, "::", i + 1))).allowed()) << i;
+  }
+  EXPECT_EQ(Acquire(Req("2001:db8:7:1:ffff::9")).reason(), v1::REASON_DAILY_LIMIT);
+  EXPECT_TRUE(Acquire(Req("2001:db8:7:2::1")).allowed());  // the next /64: another client
+  SetPolicy(absl::StrCat(kPolicy, "identity { ipv6_client_prefix: 128 }"));
+  EXPECT_TRUE(Acquire(Req("2001:db8:7:1:ffff::9")).allowed());  // full address: a new client
+}
+
 TEST_F(AdmissionTest, IntegrationCapIsAnAggregateOverItsClients) {
   auto fleet = [](const std::string& ip) {
     auto req = Req(ip, "ua", "fleet");
