@@ -50,4 +50,19 @@ std::shared_ptr<QuotaConnection> MakeQuotaConnection(const ClientOptions& option
   return std::make_shared<GrpcQuotaConnection>(options);
 }
 
+Decision QuotaClient::Decide(const v1::AcquireRequest& request, FailurePolicy policy) {
+  absl::StatusOr<v1::AcquireResponse> answer = connection_->Acquire(request);
+  Decision d;
+  if (answer.ok()) {
+    d.allowed = answer->allowed();
+    d.response = *std::move(answer);
+    return d;
+  }
+  d.error = answer.status();
+  d.degraded = absl::IsUnavailable(d.error) || absl::IsDeadlineExceeded(d.error) ||
+               absl::IsResourceExhausted(d.error);
+  d.allowed = d.degraded && policy == FailurePolicy::kFailOpen;
+  return d;
+}
+
 }  // namespace quotad::client

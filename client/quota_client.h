@@ -2,13 +2,16 @@
 // QuotaClient is a cheap value type over a shared QuotaConnection; tests mock
 // the connection (mocks/mock_quota_connection.h).
 //
-// Every call carries a deadline (ClientOptions::timeout). On UNAVAILABLE or
-// DEADLINE_EXCEEDED the caller decides: fail open (hand out the token) or
-// fail closed. The locate service should fail open with a short timeout.
+// Every call carries a deadline (ClientOptions::timeout). Over several nodes,
+// MakeResilientConnection (resilient_connection.h) adds failover, safe
+// retries, circuit breakers and adaptive throttling. When no node answers,
+// Decide applies the caller's FailurePolicy: the locate service should fail
+// open with a short timeout (quotad's outage must not become the platform's).
 #ifndef QUOTAD_CLIENT_QUOTA_CLIENT_H_
 #define QUOTAD_CLIENT_QUOTA_CLIENT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -41,9 +44,24 @@ class QuotaConnection {
   virtual absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request) = 0;
 };
 
-// A gRPC connection over one reused channel (insecure credentials: quotad
-// nodes are reached over the cluster network or loopback).
+// A gRPC connection to one node over one reused channel (TLS and a bearer
+// token when `options` say so, plaintext otherwise).
 std::shared_ptr<QuotaConnection> MakeQuotaConnection(const ClientOptions& options);
+
+// What Decide does when no node answers (UNAVAILABLE, DEADLINE_EXCEEDED,
+// RESOURCE_EXHAUSTED): allow the test (fail open) or refuse it.
+enum class FailurePolicy { kFailOpen, kFailClosed };
+
+// An Acquire's outcome as the caller acts on it.
+struct Decision {
+  bool allowed = false;
+  // No node answered: `allowed` is the FailurePolicy's choice, `error` why.
+  bool degraded = false;
+  // The node's answer (`allowed` is its verdict); unset when degraded or
+  // when the node refused the call (bad input, credentials: `error`).
+  std::optional<v1::AcquireResponse> response;
+  absl::Status error;
+};
 
 class QuotaClient {
  public:
@@ -59,6 +77,9 @@ class QuotaClient {
   absl::StatusOr<v1::RefundResponse> Refund(const v1::RefundRequest& request) {
     return connection_->Refund(request);
   }
+  // Acquire, with `policy` applied when no node answers. A refused call
+  // (INVALID_ARGUMENT, PERMISSION_DENIED, ...) is never allowed.
+  Decision Decide(const v1::AcquireRequest& request, FailurePolicy policy);
 
  private:
   std::shared_ptr<QuotaConnection> connection_;
