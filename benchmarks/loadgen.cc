@@ -13,6 +13,10 @@
 // --request_ids=false. After --warmup, runs --duration and prints QPS and
 // p50/p90/p99/p99.9 as a table, and as one JSON object with --json.
 //
+// --client_throttle_k=K (open loop) puts the C++ client's AdaptiveThrottle in
+// front of each connection, as a caller using it would: calls it refuses
+// are not sent and count as errors ("throttled" in the JSON).
+//
 // --summarize=FILE reads JSON result lines written by earlier runs and prints
 // a side-by-side comparison table with ratios (used by benchmarks/compare).
 #include <algorithm>
@@ -38,6 +42,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "client/adaptive_throttle.h"
 #include "quotad/v1/quota.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
@@ -58,6 +63,8 @@ ABSL_FLAG(double, ipv6, 0.30, "fraction of clients on IPv6");
 ABSL_FLAG(bool, request_ids, true, "send a unique request_id with every call");
 ABSL_FLAG(bool, json, false, "print the result as one JSON line too");
 ABSL_FLAG(std::string, summarize, "", "print a comparison table of the JSON lines in this file");
+ABSL_FLAG(double, client_throttle_k, 0,
+          "open loop: if > 0, client-side adaptive throttling with this K per connection");
 
 namespace quotad {
 namespace {
@@ -73,6 +80,7 @@ struct Result {
   int64_t allowed = 0;
   double qps = 0;
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0;
+  int64_t throttled = 0;  // refused by the client-side throttle (in errors)
 };
 
 // Draws each call's client from the identity distribution (per call, so
@@ -139,6 +147,10 @@ class Runner {
       args.SetInt("quotad.loadgen.channel", i);
       stubs_.push_back(v1::QuotaService::NewStub(grpc::CreateCustomChannel(
           absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args)));
+      if (absl::GetFlag(FLAGS_client_throttle_k) > 0) {
+        throttles_.push_back(std::make_unique<client::AdaptiveThrottle>(
+            absl::GetFlag(FLAGS_client_throttle_k), absl::Seconds(30), RealClock::Real()));
+      }
     }
   }
 
@@ -165,6 +177,7 @@ class Runner {
     }
     r.ok = static_cast<int64_t>(all.size());
     r.errors = errors_.load();
+    r.throttled = throttled_.load();
     r.allowed = allowed_.load();
     r.qps = static_cast<double>(r.ok) / r.seconds;
     r.p50_us = Percentile(all, 0.50);
@@ -183,6 +196,15 @@ class Runner {
   };
 
   void Issue(size_t slot, absl::Time intended) {
+    if (!throttles_.empty() && !Admit(slot)) {  // refused locally: never sent
+      if (intended >= measure_from_) {
+        ++throttled_;
+        ++errors_;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--outstanding_ == 0) done_.notify_all();
+      return;
+    }
     auto* call = new Call;
     const uint64_t n = next_.fetch_add(1);
     identities_.Fill(&call->request);
@@ -195,8 +217,19 @@ class Runner {
                            [this, call, slot](grpc::Status status) { Done(slot, call, status); });
   }
 
+  bool Admit(size_t slot) {
+    absl::MutexLock lock(&gen_mu_);
+    return throttles_[slot % throttles_.size()]->Admit(gen_);
+  }
+
   void Done(size_t slot, Call* call, const grpc::Status& status) {
     const absl::Time now = absl::Now();
+    if (!throttles_.empty()) {
+      const grpc::StatusCode code = status.error_code();
+      throttles_[slot % throttles_.size()]->Record(
+          code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::DEADLINE_EXCEEDED &&
+          code != grpc::StatusCode::RESOURCE_EXHAUSTED);
+    }
     if (call->intended >= measure_from_ && now <= stop_at_) {
       if (status.ok()) {
         const int64_t ns = absl::ToInt64Nanoseconds(now - call->intended);
@@ -254,6 +287,10 @@ class Runner {
   const uint64_t seed_ = absl::Uniform<uint64_t>(absl::BitGen());
   std::atomic<uint64_t> next_{0};
   std::atomic<int64_t> errors_{0};
+  std::atomic<int64_t> throttled_{0};
+  std::vector<std::unique_ptr<client::AdaptiveThrottle>> throttles_;  // one per connection
+  absl::Mutex gen_mu_;
+  absl::BitGen gen_ ABSL_GUARDED_BY(gen_mu_);
   std::atomic<int64_t> allowed_{0};
   absl::Time measure_from_;
   absl::Time stop_at_;
@@ -268,9 +305,9 @@ std::string ToJson(const Result& r) {
   return absl::StrFormat(
       "{\"label\":\"%s\",\"mode\":\"%s\",\"concurrency\":%d,\"offered_rate\":%.0f,\"seconds\":%.1f,"
       "\"ok\":%d,\"errors\":%d,\"allowed\":%d,\"qps\":%.0f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
-      "\"p99_us\":%.1f,\"p999_us\":%.1f}",
+      "\"p99_us\":%.1f,\"p999_us\":%.1f,\"throttled\":%d}",
       r.label, r.mode, r.concurrency, r.offered_rate, r.seconds, r.ok, r.errors, r.allowed, r.qps,
-      r.p50_us, r.p90_us, r.p99_us, r.p999_us);
+      r.p50_us, r.p90_us, r.p99_us, r.p999_us, r.throttled);
 }
 
 void PrintHeader() {
@@ -354,6 +391,10 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_distribution) != "zipf" &&
       absl::GetFlag(FLAGS_distribution) != "uniform") {
     std::cerr << "--distribution must be zipf or uniform\n";
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_client_throttle_k) > 0 && absl::GetFlag(FLAGS_mode) != "open") {
+    std::cerr << "--client_throttle_k needs --mode=open\n";
     return 2;
   }
   if (absl::GetFlag(FLAGS_zipf_q) <= 1.0) {

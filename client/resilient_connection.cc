@@ -1,7 +1,6 @@
 #include "client/resilient_connection.h"
 
 #include <algorithm>
-#include <deque>
 #include <optional>
 #include <utility>
 
@@ -10,6 +9,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/adaptive_throttle.h"
 
 namespace quotad::client {
 namespace {
@@ -19,28 +19,22 @@ bool Retryable(const absl::Status& status) {
          absl::IsResourceExhausted(status);
 }
 
-// One node's breaker and throttle. Thread-safe.
+// One node's circuit breaker and throttle. Thread-safe.
 class NodeHealth {
  public:
-  explicit NodeHealth(const ResilienceOptions& options) : options_(options) {}
+  explicit NodeHealth(const ResilienceOptions& options)
+      : options_(options),
+        throttle_(options.throttle_k, options.throttle_window, options.clock) {}
 
   // Whether a call may be sent now: false while the breaker is open (or a
   // half-open probe is out), or when the throttle refuses it.
   bool Admit(absl::BitGenRef gen) {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = options_.clock->Now();
     if (failures_ >= options_.breaker_failures) {
-      if (now < open_until_ || probing_) return false;
+      if (options_.clock->Now() < open_until_ || probing_) return false;
       probing_ = true;  // half open: this call is the probe
     }
-    Trim(now);
-    // From the window's history, before this call joins it (wanted counts
-    // the calls refused here too).
-    const double wanted = static_cast<double>(window_.size());
-    const double reject =
-        (wanted - options_.throttle_k * static_cast<double>(answered_)) / (wanted + 1);
-    window_.push_back({now, /*answered=*/false});
-    if (options_.throttle_k > 0 && reject > 0 && absl::Bernoulli(gen, std::min(1.0, reject))) {
+    if (options_.throttle_k > 0 && !throttle_.Admit(gen)) {
       probing_ = false;
       return false;
     }
@@ -49,38 +43,23 @@ class NodeHealth {
 
   // The outcome of a call Admit let through: answered, or failed retryably.
   void Record(bool answered) {
+    throttle_.Record(answered);
     absl::MutexLock lock(&mu_);
-    const absl::Time now = options_.clock->Now();
     probing_ = false;
     if (answered) {
       failures_ = 0;
-      ++answered_;
-      if (!window_.empty()) window_.back().answered = true;  // counted in the window
-      return;
+    } else if (++failures_ >= options_.breaker_failures) {
+      open_until_ = options_.clock->Now() + options_.breaker_cooldown;
     }
-    if (++failures_ >= options_.breaker_failures) open_until_ = now + options_.breaker_cooldown;
   }
 
  private:
-  struct Call {
-    absl::Time at;
-    bool answered;
-  };
-
-  void Trim(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    while (!window_.empty() && window_.front().at < now - options_.throttle_window) {
-      answered_ -= window_.front().answered ? 1 : 0;
-      window_.pop_front();
-    }
-  }
-
   const ResilienceOptions& options_;
+  AdaptiveThrottle throttle_;
   absl::Mutex mu_;
   int failures_ ABSL_GUARDED_BY(mu_) = 0;  // in a row
   absl::Time open_until_ ABSL_GUARDED_BY(mu_);
   bool probing_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Call> window_ ABSL_GUARDED_BY(mu_);  // calls wanted in the window
-  int64_t answered_ ABSL_GUARDED_BY(mu_) = 0;     // of which answered
 };
 
 class ResilientConnection final : public QuotaConnection {

@@ -3,6 +3,9 @@
 // retried, the circuit breaker, adaptive throttling, the failure policy.
 #include "client/resilient_connection.h"
 
+#include "absl/random/random.h"
+#include "client/adaptive_throttle.h"
+
 #include "client/mocks/mock_quota_connection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,6 +29,7 @@ class ResilientConnectionTest : public ::testing::Test {
     options_.clock = &clock_;
     options_.initial_backoff = absl::Microseconds(100);
     options_.max_backoff = absl::Microseconds(400);
+    options_.throttle_k = 0;  // random refusals: only in the tests about throttling
   }
   std::shared_ptr<QuotaConnection> Make() { return MakeResilientConnection({a_, b_}, options_); }
 
@@ -74,7 +78,6 @@ TEST_F(ResilientConnectionTest, AttemptsAreBoundedAndTheLastErrorIsReturned) {
 TEST_F(ResilientConnectionTest, AnOpenBreakerSkipsTheNodeUntilItsCooldownThenProbesIt) {
   options_.breaker_failures = 2;
   options_.max_attempts = 1;
-  options_.throttle_k = 0;  // this test is about the breaker only
   auto conn = Make();
   EXPECT_CALL(*a_, Check(_)).Times(2).WillRepeatedly(Return(absl::UnavailableError("down")));
   EXPECT_FALSE(conn->Check(v1::AcquireRequest()).ok());
@@ -92,6 +95,7 @@ TEST_F(ResilientConnectionTest, AnOpenBreakerSkipsTheNodeUntilItsCooldownThenPro
 TEST_F(ResilientConnectionTest, AnOverloadedNodeGetsAboutKTimesTheCallsItAnswers) {
   options_.breaker_failures = 1'000'000;  // this test is about the throttle only
   options_.max_attempts = 1;
+  options_.throttle_k = 2;  // the book's K, for round numbers
   auto conn = MakeResilientConnection({a_}, options_);
   // The node answers 10 calls a second and refuses the rest; callers want
   // 100 a second for 2 minutes (a 30 s throttle window).
@@ -109,14 +113,32 @@ TEST_F(ResilientConnectionTest, AnOverloadedNodeGetsAboutKTimesTheCallsItAnswers
     for (int i = 0; i < 100; ++i) (void)conn->Check(v1::AcquireRequest());
     clock_.Advance(absl::Seconds(1));
   }
-  // Steady state: about K (2) x 10 calls a second reach the node, not 100.
+  // Steady state: about K x 10 calls a second reach the node, not 100.
   EXPECT_NEAR(sent_late / 60.0, options_.throttle_k * 10, 6);
 }
 
 TEST_F(ResilientConnectionTest, AHealthyNodeIsNeverThrottled) {
+  options_.throttle_k = 2;
   auto conn = MakeResilientConnection({a_}, options_);
   EXPECT_CALL(*a_, Check(_)).Times(2000).WillRepeatedly(Return(Allowed()));
   for (int i = 0; i < 2000; ++i) ASSERT_TRUE(conn->Check(v1::AcquireRequest()).ok());
+}
+
+TEST(AdaptiveThrottleTest, RefusesWhileANodeFailsAndForgetsItOnceTheWindowHasPassed) {
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  AdaptiveThrottle throttle(2.0, absl::Seconds(10), &clock);
+  absl::BitGen gen;
+  for (int i = 0; i < 100; ++i) {
+    if (throttle.Admit(gen)) throttle.Record(/*answered=*/false);
+  }
+  EXPECT_GT(throttle.RefusalProbability(), 0.9);
+  clock.Advance(absl::Seconds(10));
+  EXPECT_EQ(throttle.RefusalProbability(), 0);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(throttle.Admit(gen));
+    throttle.Record(/*answered=*/true);
+  }
+  EXPECT_EQ(throttle.RefusalProbability(), 0);
 }
 
 TEST(DecideTest, TheFailurePolicyAppliesOnlyWhenNoNodeAnswers) {
