@@ -43,6 +43,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "client/adaptive_throttle.h"
+#include "client/quota_client.h"
 #include "quotad/v1/quota.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
@@ -225,10 +226,9 @@ class Runner {
   void Done(size_t slot, Call* call, const grpc::Status& status) {
     const absl::Time now = absl::Now();
     if (!throttles_.empty()) {
-      const grpc::StatusCode code = status.error_code();
-      throttles_[slot % throttles_.size()]->Record(
-          code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::DEADLINE_EXCEEDED &&
-          code != grpc::StatusCode::RESOURCE_EXHAUSTED);
+      // gRPC and absl status codes have the same numbers.
+      throttles_[slot % throttles_.size()]->Record(!client::NoNodeAnswered(
+          absl::Status(static_cast<absl::StatusCode>(status.error_code()), "")));
     }
     if (call->intended >= measure_from_ && now <= stop_at_) {
       if (status.ok()) {

@@ -50,6 +50,11 @@ std::shared_ptr<QuotaConnection> MakeQuotaConnection(const ClientOptions& option
   return std::make_shared<GrpcQuotaConnection>(options);
 }
 
+bool NoNodeAnswered(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status);
+}
+
 Decision QuotaClient::Decide(const v1::AcquireRequest& request, FailurePolicy policy) {
   absl::StatusOr<v1::AcquireResponse> answer = connection_->Acquire(request);
   Decision d;
@@ -59,8 +64,7 @@ Decision QuotaClient::Decide(const v1::AcquireRequest& request, FailurePolicy po
     return d;
   }
   d.error = answer.status();
-  d.degraded = absl::IsUnavailable(d.error) || absl::IsDeadlineExceeded(d.error) ||
-               absl::IsResourceExhausted(d.error);
+  d.degraded = NoNodeAnswered(d.error);
   d.allowed = d.degraded && policy == FailurePolicy::kFailOpen;
   return d;
 }

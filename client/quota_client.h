@@ -48,8 +48,13 @@ class QuotaConnection {
 // token when `options` say so, plaintext otherwise).
 std::shared_ptr<QuotaConnection> MakeQuotaConnection(const ClientOptions& options);
 
-// What Decide does when no node answers (UNAVAILABLE, DEADLINE_EXCEEDED,
-// RESOURCE_EXHAUSTED): allow the test (fail open) or refuse it.
+// Whether `status` means no node answered: UNAVAILABLE, DEADLINE_EXCEEDED
+// or RESOURCE_EXHAUSTED (nothing was charged; try another node, then apply
+// the failure policy). Any other error is the node's answer.
+bool NoNodeAnswered(const absl::Status& status);
+
+// What Decide does when no node answers (NoNodeAnswered): allow the test
+// (fail open) or refuse it.
 enum class FailurePolicy { kFailOpen, kFailClosed };
 
 // An Acquire's outcome as the caller acts on it.

@@ -14,11 +14,6 @@
 namespace quotad::client {
 namespace {
 
-bool Retryable(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
-         absl::IsResourceExhausted(status);
-}
-
 // One node's circuit breaker and throttle. Thread-safe.
 class NodeHealth {
  public:
@@ -111,7 +106,7 @@ class ResilientConnection final : public QuotaConnection {
       }
       ++attempts;
       auto result = attempt(*nodes_[*node]);
-      const bool answered = result.ok() || !Retryable(result.status());
+      const bool answered = result.ok() || !NoNodeAnswered(result.status());
       health_[*node]->Record(answered);
       if (answered) return result;
       last = result.status();

@@ -9,8 +9,9 @@
 // prefixes longest first, User-Agent patterns) rebuilt whenever an override
 // record changes locally or arrives from a peer; Find() is a few hash
 // lookups, the prefixes and the User-Agent patterns, and a ban at any of
-// those levels beats an override to any other tier. Expiry is checked at lookup time, so a temporary ban lifts on
-// time everywhere without any message. Thread-safe.
+// those levels beats an override to any other tier. Expiry is checked at
+// lookup time, so a temporary ban lifts on time everywhere without any
+// message. Thread-safe.
 #ifndef QUOTAD_ADMIN_OVERRIDE_STORE_H_
 #define QUOTAD_ADMIN_OVERRIDE_STORE_H_
 

@@ -51,8 +51,7 @@ absl::InlinedVector<PlannedLimit, 3> PlanLimits(const CompiledPolicy& policy,
 bool EnforcedFor(const TierConfig& tier, const CounterId& client) {
   if (!tier.enforce) return false;
   if (tier.enforce_percent >= 100) return true;
-  uint64_t bucket = 0;
-  for (int i = 0; i < 8; ++i) bucket = (bucket << 8) | client.hash[static_cast<size_t>(i)];
+  const uint64_t bucket = ReadBigEndian64(reinterpret_cast<const char*>(client.hash.data()));
   return static_cast<int>(bucket % 100) < tier.enforce_percent;
 }
 
