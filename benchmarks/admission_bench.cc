@@ -76,7 +76,7 @@ void BM_AcquireRocksDb(benchmark::State& state) {
 }
 BENCHMARK(BM_AcquireRocksDb);
 
-// One storage charge: the WriteBatch of all dimensions plus an idempotency
+// One storage charge: the WriteBatch of three counters plus an idempotency
 // record, WAL on, no fsync.
 void BM_StorageCharge(benchmark::State& state) {
   TempStore store("quotad_bench_store");
@@ -86,7 +86,7 @@ void BM_StorageCharge(benchmark::State& state) {
     ++n;
     CounterDelta deltas[3];
     for (int d = 0; d < 3; ++d) {
-      deltas[d].id.dimension = static_cast<Dimension>(d + 1);
+      deltas[d].id.space = static_cast<KeySpace>(d + 1);
       std::memcpy(deltas[d].id.hash.data(), &n, sizeof(n));
       deltas[d].hour = hour;
       deltas[d].amount = 1;
@@ -113,7 +113,7 @@ void BM_MergeGossipBatch(benchmark::State& state) {
   for (auto _ : state) {
     ++round;
     for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i].key.id.dimension = Dimension::kClient;
+      batch[i].key.id.space = KeySpace::kClient;
       const uint64_t id = i * 7919;
       std::memcpy(batch[i].key.id.hash.data(), &id, sizeof(id));
       batch[i].key.hour = hour;

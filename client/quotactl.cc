@@ -369,7 +369,8 @@ int RunReset() {
   if (absl::GetFlag(FLAGS_ip).empty()) return Usage("--ip is required");
   return CallAdmin<v1::UsageRequest, v1::ResetUsageResponse>(
       &v1::AdminService::Stub::ResetUsage, UsageFromFlags(), [](const v1::ResetUsageResponse& r) {
-        std::cout << "cleared " << r.cleared() << " tests from the client's counters\n";
+        std::cout << "cleared " << r.cleared()
+                  << " units from the client's counters (each test counts once per row)\n";
       });
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -239,22 +240,19 @@ absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRe
   QUOTAD_ASSIGN_OR_RETURN(UsageExplanation explain, deps_.admission->Explain(ToAcquire(req)));
   // origin -> (node, region) from the nodes' announcements.
   std::map<std::string, std::pair<std::string, std::string>> origins;
-  QUOTAD_RETURN_IF_ERROR(deps_.replicator->ListRecords("origin/", [&](const v1::ReplicatedRecord& r) {
-    std::vector<std::string> parts = absl::StrSplit(r.value(), '|');
-    if (parts.size() >= 2) origins[r.key().substr(7)] = {parts[0], parts[1]};
-    return true;
-  }));
-  auto policy = deps_.policy->Current();
-  const TierConfig* tier = policy->FindTier(explain.decision.tier());
-  const v1::Window window = tier ? tier->window : v1::ROLLING_24H;
-  const HourRange range = WindowRange(window, deps_.clock->Now());
-
+  QUOTAD_RETURN_IF_ERROR(
+      deps_.replicator->ListRecords("origin/", [&](const v1::ReplicatedRecord& r) {
+        std::vector<std::string> parts = absl::StrSplit(r.value(), '|');
+        if (parts.size() >= 2) origins[r.key().substr(7)] = {parts[0], parts[1]};
+        return true;
+      }));
   v1::UsageResponse out;
   out.set_tier(explain.decision.tier());
   out.set_tier_source(std::string(TierSourceName(explain.source)));
   out.set_override_id(explain.override_id);
   out.set_rule(explain.rule);
-  for (const auto& [name, id] : explain.counters) {
+  for (const auto& [name, id, window, client_address] : explain.counters) {
+    const HourRange range = WindowRange(window, deps_.clock->Now());
     v1::LimitUsage* usage = out.add_limits();
     for (const auto& status : explain.decision.limits()) {
       if (status.name() == name) *usage->mutable_status() = status;
@@ -297,9 +295,14 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetUsage(grpc::CallbackServerContext
 absl::StatusOr<v1::ResetUsageResponse> AdminServiceImpl::DoResetUsage(const v1::UsageRequest& req) {
   QUOTAD_ASSIGN_OR_RETURN(UsageExplanation explain, deps_.admission->Explain(ToAcquire(req)));
   v1::ResetUsageResponse out;
-  for (const auto& [name, id] : explain.counters) {
-    if (name != "client_daily") continue;  // group and integration counters are shared
-    QUOTAD_ASSIGN_OR_RETURN(int64_t cleared, deps_.admission->ResetCounter(id));
+  // The rows that count the client's own address (IP+UA, IP); group,
+  // integration and service counters are shared with other clients.
+  std::vector<CounterId> reset;
+  for (const auto& row : explain.counters) {
+    const bool seen = std::find(reset.begin(), reset.end(), row.id) != reset.end();
+    if (!row.client_address || seen) continue;
+    reset.push_back(row.id);
+    QUOTAD_ASSIGN_OR_RETURN(int64_t cleared, deps_.admission->ResetCounter(row.id));
     out.set_cleared(out.cleared() + cleared);
   }
   return out;
@@ -425,7 +428,7 @@ absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats() {
   out.set_region(deps_.region);
   for (auto& d : deps_.stats->Decisions()) *out.add_decisions() = std::move(d);
   // Distribution of per-client usage over the last 24 h, from the client
-  // counters (dimension 1). Only counts leave this function.
+  // counters (key space 1, the client key). Only counts leave this function.
   const absl::Time now = deps_.clock->Now();
   const HourRange range = WindowRange(v1::ROLLING_24H, now);
   std::map<int64_t, int64_t> histogram;
@@ -435,7 +438,7 @@ absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats() {
     if (!current.empty() && used > 0) ++histogram[used];
     used = 0;
   };
-  const std::string client_prefix(1, static_cast<char>(Dimension::kClient));
+  const std::string client_prefix(1, static_cast<char>(KeySpace::kClient));
   QUOTAD_RETURN_IF_ERROR(
       deps_.store
           ->ScanSlots(client_prefix, range.first, range.last, "", SIZE_MAX,

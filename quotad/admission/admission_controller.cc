@@ -42,13 +42,18 @@ std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
 }
 
 // A request_id names one test of one client: its stored admission must have
-// charged this client's own counter (under the current or, during a key
-// rotation, the previous key). Records from before ids were bound (no
-// charged counters) pass.
-absl::Status CheckSameClient(const v1::IdempotencyRecord& record, const PlannedLimit& client) {
-  if (record.charged().empty()) return absl::OkStatus();
-  const std::optional<CounterId> charged = CounterId::Decode(record.charged(0).counter_id());
-  if (!charged || *charged == client.id || (client.legacy_id && *charged == *client.legacy_id)) {
+// been decided for this client's key (under the current or, during a key
+// rotation, the previous key). Records written before the key was stored
+// name it as their first charged counter; records from before ids were
+// bound (neither) pass.
+absl::Status CheckSameClient(const v1::IdempotencyRecord& record, const LimitPlan& plan) {
+  const std::string* stored = &record.client();
+  if (stored->empty()) {
+    if (record.charged().empty()) return absl::OkStatus();
+    stored = &record.charged(0).counter_id();
+  }
+  const std::optional<CounterId> client = CounterId::Decode(*stored);
+  if (!client || *client == plan.client || (plan.legacy_client && *client == *plan.legacy_client)) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(
@@ -63,7 +68,7 @@ absl::BitGenRef ThreadLocalGen() {
 }  // namespace
 
 struct AdmissionController::PendingCommit {
-  absl::InlinedVector<CounterDelta, 3> deltas;
+  absl::InlinedVector<CounterDelta, kInlineLimits> deltas;
   std::optional<IdempotencyPut> put;
   ShardIds shard_ids;                                    // locked to release the reservation
   std::unique_ptr<CounterCache::IdReservation> inflight;  // the request_id reservation
@@ -127,17 +132,18 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   const Classification cls = policy->Classify(facts, req.claimed_tier, overrides_, now);
   const TierConfig& tier = *cls.tier;
 
-  // Every limit that applies; all must pass and all are charged together.
-  absl::InlinedVector<LimitEval, 3> limits;
-  for (PlannedLimit& plan : PlanLimits(*policy, cls, req, *hasher_, previous_hasher_)) {
-    LimitEval& l = limits.emplace_back();
-    static_cast<PlannedLimit&>(l) = std::move(plan);
-  }
+  // Every limit row that applies; all must pass and all their counters are
+  // charged together.
+  const LimitPlan plan = PlanLimits(*policy, cls, req, *hasher_, previous_hasher_);
+  const auto& limits = plan.limits;
   if (explain != nullptr) {
     explain->source = cls.source;
     explain->override_id = cls.override_id;
     explain->rule = std::string(cls.rule);
-    for (const LimitEval& l : limits) explain->counters.emplace_back(l.name, l.id);
+    for (const PlannedLimit& l : limits) {
+      explain->counters.push_back(
+          {l.name, plan.counters[l.counter].id, l.window, l.client_address});
+    }
   }
   std::optional<IdentityHash> idem_key;
   if (charge && !req.request_id.empty()) {
@@ -158,7 +164,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
       if (!record.ParseFromString(**stored)) {
         return absl::UnavailableError("stored idempotency record is corrupt");
       }
-      QUOTAD_RETURN_IF_ERROR(CheckSameClient(record, limits.front()));
+      QUOTAD_RETURN_IF_ERROR(CheckSameClient(record, plan));
       Decision replay;
       replay.response = record.response();
       replay.response.set_replayed(true);
@@ -169,49 +175,57 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
 
   // 2. Decide under the counters' shard locks and reserve the charge.
   ShardIds shard_ids;
-  for (const LimitEval& l : limits) {
-    shard_ids.push_back(cache_.ShardOf(l.id));
-    if (l.legacy_id) shard_ids.push_back(cache_.ShardOf(*l.legacy_id));
+  for (const PlannedCounter& c : plan.counters) {
+    shard_ids.push_back(cache_.ShardOf(c.id));
+    if (c.legacy_id) shard_ids.push_back(cache_.ShardOf(*c.legacy_id));
   }
   shard_ids = CounterCache::Unique(std::move(shard_ids));
   std::optional<CounterCache::Locks> locks(std::in_place, &cache_, shard_ids);
 
+  // Copies of each counter's buckets, taken under the shard locks.
+  absl::InlinedVector<Buckets, kInlineLimits> buckets(plan.counters.size());
   const uint32_t min_hour = OldestWindowHour(now);
-  for (LimitEval& l : limits) {
-    QUOTAD_RETURN_IF_ERROR(cache_.Load(l.id, min_hour, &l.buckets));
-    if (l.legacy_id) {
+  for (size_t c = 0; c < plan.counters.size(); ++c) {
+    QUOTAD_RETURN_IF_ERROR(cache_.Load(plan.counters[c].id, min_hour, &buckets[c]));
+    if (plan.counters[c].legacy_id) {
       Buckets legacy;
-      QUOTAD_RETURN_IF_ERROR(cache_.Load(*l.legacy_id, min_hour, &legacy));
+      QUOTAD_RETURN_IF_ERROR(cache_.Load(*plan.counters[c].legacy_id, min_hour, &legacy));
       // Window math sums per hour, so the two lists can simply be joined.
-      l.buckets.insert(l.buckets.end(), legacy.begin(), legacy.end());
+      buckets[c].insert(buckets[c].end(), legacy.begin(), legacy.end());
     }
   }
 
+  // A row refuses when the request's amount does not fit; a row in its own
+  // shadow mode only reports. The reason is the first enforced row's that
+  // refuses (else the burst limit's, else the first shadow row's).
   const int64_t cost = req.cost;
-  v1::Reason deny = v1::REASON_UNSPECIFIED;
-  absl::InlinedVector<bool, 3> exceeded(limits.size(), false);
+  v1::Reason blocking = v1::REASON_UNSPECIFIED;
+  v1::Reason shadowed = v1::REASON_UNSPECIFIED;
+  absl::InlinedVector<bool, kInlineLimits> exceeded(limits.size(), false);
   for (size_t i = 0; i < limits.size(); ++i) {
-    const int64_t used = UsedInWindow(limits[i].buckets, limits[i].window, now);
-    if (used + cost > limits[i].limit) {
-      exceeded[i] = true;
-      if (deny == v1::REASON_UNSPECIFIED) deny = limits[i].reason;
-    }
+    const PlannedLimit& l = limits[i];
+    const int64_t used = UsedInWindow(buckets[l.counter], l.window, now);
+    if (used + plan.counters[l.counter].amount <= l.limit) continue;
+    exceeded[i] = true;
+    v1::Reason& first = l.enforce ? blocking : shadowed;
+    if (first == v1::REASON_UNSPECIFIED) first = l.reason;
   }
   const int64_t burst_limit = policy->automated_burst_per_minute();
   const bool burst_applies = tier.automated && burst_limit > 0;
   bool burst_exceeded = false;
   bool burst_taken = false;
-  if (burst_applies && deny == v1::REASON_UNSPECIFIED) {
+  if (burst_applies && blocking == v1::REASON_UNSPECIFIED) {
     if (charge) {
       burst_taken = burst_.TryAdd(now, burst_limit, cost);
       burst_exceeded = !burst_taken;
     } else {
       burst_exceeded = burst_.Count(now) + cost > burst_limit;
     }
-    if (burst_exceeded) deny = v1::REASON_BURST_LIMIT;
+    if (burst_exceeded) blocking = v1::REASON_BURST_LIMIT;
   }
+  const v1::Reason deny = blocking != v1::REASON_UNSPECIFIED ? blocking : shadowed;
   const bool would_deny = deny != v1::REASON_UNSPECIFIED;
-  const bool allowed = !would_deny || !EnforcedFor(tier, limits.front().id);
+  const bool allowed = blocking == v1::REASON_UNSPECIFIED || !EnforcedFor(tier, plan.client);
   const bool charged = charge && allowed;
   if (charged && burst_applies && !burst_taken) {
     burst_.Add(now, cost);  // shadow-mode admissions still load the servers
@@ -220,17 +234,18 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
 
   const uint32_t hour = HourOf(now);
   if (charged) {
-    for (LimitEval& l : limits) {
-      auto it = std::find_if(l.buckets.begin(), l.buckets.end(),
+    for (size_t c = 0; c < plan.counters.size(); ++c) {
+      const int64_t amount = plan.counters[c].amount;
+      auto it = std::find_if(buckets[c].begin(), buckets[c].end(),
                              [&](const HourCount& b) { return b.hour == hour; });
-      if (it != l.buckets.end()) {
-        it->count += cost;
+      if (it != buckets[c].end()) {
+        it->count += amount;
       } else {
-        l.buckets.push_back({hour, cost});
+        buckets[c].push_back({hour, amount});
       }
+      // Reserve the charge in the cache; the committer makes it durable.
+      cache_.Add(plan.counters[c].id, hour, amount);
     }
-    // Reserve the charge in the cache; the committer makes it durable.
-    for (const LimitEval& l : limits) cache_.Add(l.id, hour, cost);
     cache_.BeginWrite(shard_ids);
   }
   // The decision is made and reserved: the answer is built from the local
@@ -238,10 +253,11 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   // contended by every gRPC thread).
   locks.reset();
 
-  absl::InlinedVector<LimitOutcome, 3> outcomes;
+  absl::InlinedVector<LimitOutcome, kInlineLimits> outcomes;
   for (size_t i = 0; i < limits.size(); ++i) {
-    const LimitEval& l = limits[i];
-    outcomes.push_back({l.name, l.limit, l.window, &l.buckets, exceeded[i]});
+    const PlannedLimit& l = limits[i];
+    outcomes.push_back({l.name, l.limit, l.window, &buckets[l.counter], exceeded[i],
+                        plan.counters[l.counter].amount, !l.enforce});
   }
   DecisionFacts answer;
   answer.now = now;
@@ -277,17 +293,19 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   Decision decision;
   if (charged) {
     auto commit = std::make_unique<PendingCommit>();
-    for (const LimitEval& l : limits) {
-      commit->deltas.push_back({l.id, hour, CountKind::kCharged, static_cast<uint64_t>(cost)});
+    for (const PlannedCounter& c : plan.counters) {
+      commit->deltas.push_back({c.id, hour, CountKind::kCharged, static_cast<uint64_t>(c.amount)});
     }
     commit->shard_ids = shard_ids;
     if (idem_key) {
       v1::IdempotencyRecord record;
       record.set_cost(cost);
-      for (const LimitEval& l : limits) {
-        auto* c = record.add_charged();
-        c->set_counter_id(l.id.Encode());
-        c->set_hour(hour);
+      record.set_client(plan.client.Encode());
+      for (const PlannedCounter& c : plan.counters) {
+        auto* charged_counter = record.add_charged();
+        charged_counter->set_counter_id(c.id.Encode());
+        charged_counter->set_hour(hour);
+        charged_counter->set_amount(c.amount);
       }
       commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,
                                    SerializeRecordWithResponse(record, resp)};
@@ -310,7 +328,9 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
     CounterCache::Locks relock(&cache_, commit.shard_ids);
     cache_.EndWrite(commit.shard_ids);
     if (!written.ok()) {
-      for (const CounterDelta& d : commit.deltas) cache_.Add(d.id, d.hour, -commit.cost);
+      for (const CounterDelta& d : commit.deltas) {
+        cache_.Add(d.id, d.hour, -static_cast<int64_t>(d.amount));
+      }
     }
   }
   commit.inflight.reset();  // replays may proceed: the record is durable (or absent)

@@ -74,8 +74,14 @@ struct UsageExplanation {
   TierSource source = TierSource::kDefault;
   std::string override_id;
   std::string rule;  // Classification::rule
-  // Limit name -> the counter it reads (current key).
-  std::vector<std::pair<std::string, CounterId>> counters;
+  // Per limit row: its name, the counter it reads (current key), its window.
+  struct RowCounter {
+    std::string name;
+    CounterId id;
+    v1::Window window = v1::ROLLING_24H;
+    bool client_address = false;  // counts the client's own address (reset by ResetUsage)
+  };
+  std::vector<RowCounter> counters;
 };
 
 struct AdmissionOptions {
@@ -173,11 +179,6 @@ class AdmissionController {
   uint64_t origin() const { return store_->origin(); }
 
  private:
-  // One limit evaluated for a request.
-  struct LimitEval : PlannedLimit {
-    Buckets buckets;  // copy taken under the shard lock
-  };
-
   // What a decided Acquire still has to write, and how to finish it.
   struct PendingCommit;
   struct Decision {

@@ -34,8 +34,8 @@ CounterCache::CounterCache(CounterStore* store, int shards, size_t max_counters)
       shards_(std::make_unique<Shard[]>(static_cast<size_t>(std::max(1, shards)))) {}
 
 size_t CounterCache::ShardOf(const CounterId& id) const {
-  const uint64_t mixed = Load64(id.hash) ^ (uint64_t{static_cast<uint8_t>(id.dimension)} *
-                                            0x9E3779B97F4A7C15ULL);
+  const uint64_t mixed =
+      Load64(id.hash) ^ (uint64_t{static_cast<uint8_t>(id.space)} * 0x9E3779B97F4A7C15ULL);
   return static_cast<size_t>(mixed % static_cast<uint64_t>(shards_count_));
 }
 

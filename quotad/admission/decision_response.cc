@@ -53,8 +53,8 @@ v1::AcquireResponse BuildResponse(const DecisionFacts& f, absl::BitGenRef gen) {
   absl::Time capacity = f.now;
   bool never = false;
   for (const LimitOutcome& l : f.limits) {
-    if (!f.allowed && !l.exceeded) continue;
-    auto t = WhenFits(*l.buckets, l.window, f.now, l.limit, f.cost);
+    if (l.shadow || (!f.allowed && !l.exceeded)) continue;
+    auto t = WhenFits(*l.buckets, l.window, f.now, l.limit, l.amount);
     if (!t) {
       never = true;
     } else {

@@ -3,8 +3,9 @@
 // generator passed in), so it is tested without a store.
 //
 // One rule for "come back at": the latest moment at which every limit that
-// matters (all of them when allowed, the exceeded ones when denied) has room
-// for another request of the same cost (WhenFits). That moment is never
+// matters (all of them when allowed, the exceeded ones when denied; never a
+// row in its own shadow mode) has room for another request like this one
+// (WhenFits with the row's amount). That moment is never
 // given as is when it lies ahead (it is an hour boundary many clients
 // share): a denial adds a uniform jitter (CapacitySpread; burst_jitter for a
 // burst denial) and reports it as retry_after; an admission that used the
@@ -26,13 +27,15 @@
 
 namespace quotad {
 
-// One evaluated limit.
+// One evaluated limit row.
 struct LimitOutcome {
   const char* name = "";
   int64_t limit = 0;
   v1::Window window = v1::ROLLING_24H;
   const Buckets* buckets = nullptr;  // including this request's charge if charged
   bool exceeded = false;
+  int64_t amount = 1;   // what a request like this one adds to the counter
+  bool shadow = false;  // the row's own shadow mode: it never delays next_request
 };
 
 // The node's automated burst limit, when it applies to the request.

@@ -37,7 +37,7 @@ namespace quotad {
 class GroupCommitter {
  public:
   struct Job {
-    absl::InlinedVector<CounterDelta, 3> deltas;
+    absl::InlinedVector<CounterDelta, 4> deltas;  // one per counter (limit_plan.h kInlineLimits)
     std::optional<IdempotencyPut> put;
     absl::Time deadline = absl::InfiniteFuture();
     std::function<bool()> cancelled;  // may be empty

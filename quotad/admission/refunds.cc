@@ -77,17 +77,18 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
     const int64_t h = int64_t{HourOf(now)} - policy_->Current()->retention_hours() + 1;
     return h < 0 ? 0u : static_cast<uint32_t>(h);
   }();
-  absl::InlinedVector<CounterDelta, 3> deltas;
+  absl::InlinedVector<CounterDelta, kInlineLimits> deltas;
   for (const auto& c : record.charged()) {
     auto id = CounterId::Decode(c.counter_id());
     if (!id || c.hour() < oldest_live) continue;
-    deltas.push_back({*id, c.hour(), CountKind::kRefunded, static_cast<uint64_t>(record.cost())});
+    const int64_t amount = c.amount() > 0 ? c.amount() : record.cost();
+    deltas.push_back({*id, c.hour(), CountKind::kRefunded, static_cast<uint64_t>(amount)});
   }
   record.set_refunded(true);
   IdempotencyPut put{key, now + options_.idempotency_ttl, record.SerializeAsString()};
   if (absl::Status s = store_->Commit(deltas, &put); !s.ok()) return AsUnavailable(s);
   for (const CounterDelta& d : deltas) {
-    cache_.Add(d.id, d.hour, -record.cost());
+    cache_.Add(d.id, d.hour, -static_cast<int64_t>(d.amount));
     if (listener_ != nullptr) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
                                   d.amount);

@@ -13,7 +13,7 @@ namespace {
 std::vector<SlotValue> LargestPerSlot(absl::Span<const SlotValue> slots) {
   std::vector<SlotValue> out(slots.begin(), slots.end());
   auto fields = [](const SlotValue& v) {
-    return std::make_tuple(static_cast<uint8_t>(v.key.id.dimension), v.key.id.hash, v.key.hour,
+    return std::make_tuple(static_cast<uint8_t>(v.key.id.space), v.key.id.hash, v.key.hour,
                            v.key.origin, static_cast<uint8_t>(v.key.kind));
   };
   std::sort(out.begin(), out.end(), [&](const SlotValue& a, const SlotValue& b) {

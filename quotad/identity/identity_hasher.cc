@@ -72,7 +72,7 @@ absl::StatusOr<std::unique_ptr<IdentityHasher>> IdentityHasher::FromKeyFile(
 IdentityHasher::~IdentityHasher() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 IdentityHash IdentityHasher::Hash(IdentityDomain domain,
-                                  std::initializer_list<absl::string_view> parts) const {
+                                  absl::Span<const absl::string_view> parts) const {
   // domain || (be32 length || bytes)*, assembled in a per-thread buffer (no
   // allocation once it has grown to the largest input seen).
   thread_local std::string input;

@@ -35,6 +35,7 @@ enum class IdentityDomain : uint8_t {
   kIntegrationId = 5,
   kRequestId = 6,
   kKeyFingerprint = 7,
+  kCount = 8,  // a limit row's counter: its count spec and the parts' values
 };
 
 // Computes keyed digests. Immutable after construction; thread-safe.
@@ -58,7 +59,10 @@ class IdentityHasher {
   // SipHash-2-4-128(k, domain || len-prefixed parts), where the 16-byte
   // SipHash key k = HMAC-SHA256(file key, "quotad identity siphashx24 v1")
   // truncated, so the key file's bytes are never used directly.
-  IdentityHash Hash(IdentityDomain domain, std::initializer_list<absl::string_view> parts) const;
+  IdentityHash Hash(IdentityDomain domain, std::initializer_list<absl::string_view> parts) const {
+    return Hash(domain, absl::MakeConstSpan(parts.begin(), parts.size()));
+  }
+  IdentityHash Hash(IdentityDomain domain, absl::Span<const absl::string_view> parts) const;
 
   IdentityHash HashIp(const IpAddress& ip) const;
   IdentityHash HashIpAndUserAgent(const IpAddress& ip, absl::string_view user_agent) const;

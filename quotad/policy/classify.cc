@@ -91,14 +91,11 @@ Classification CompiledPolicy::Classify(const ClientFacts& facts, const TierConf
   return {default_tier_, TierSource::kDefault, {}, 0, {}};
 }
 
-std::optional<IntegrationCapMatch> CompiledPolicy::IntegrationCap(
-    const TierConfig& tier, absl::string_view integration_id) const {
+std::optional<int64_t> CompiledPolicy::IntegrationCap(absl::string_view integration_id) const {
   if (integration_id.empty()) return std::nullopt;
-  if (auto it = caps_by_integration_id_.find(integration_id); it != caps_by_integration_id_.end()) {
-    return IntegrationCapMatch{it->second};
-  }
-  if (tier.integration_daily_limit > 0) return IntegrationCapMatch{tier.integration_daily_limit};
-  return std::nullopt;
+  auto it = caps_by_integration_id_.find(integration_id);
+  if (it == caps_by_integration_id_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace quotad

@@ -8,57 +8,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
-#include "quotad/common/textproto_errors.h"
-#include "google/protobuf/io/tokenizer.h"
 #include "quotad/common/logging.h"
+#include "quotad/common/textproto_errors.h"
+#include "quotad/policy/limit_rows.h"
+#include "quotad/policy/policy_errors.h"
 
 namespace quotad {
 namespace {
 
-using google::protobuf::Descriptor;
 using google::protobuf::TextFormat;
-
-// Builds error messages that name the source line and the field path.
-class ErrorReporter {
- public:
-  ErrorReporter(absl::string_view source, const TextFormat::ParseInfoTree* tree)
-      : source_(source), tree_(tree) {}
-
-  // `path` is a list of (field name, index) from the root; index -1 for
-  // singular fields.
-  absl::Status Error(std::initializer_list<std::pair<absl::string_view, int>> path,
-                     absl::string_view message) const {
-    const TextFormat::ParseInfoTree* tree = tree_;
-    const Descriptor* desc = v1::Policy::descriptor();
-    int line = -1;
-    std::string field_path;
-    for (const auto& [name, index] : path) {
-      const auto* field = desc ? desc->FindFieldByName(std::string(name)) : nullptr;
-      absl::StrAppend(&field_path, field_path.empty() ? "" : ".", name);
-      if (index >= 0) absl::StrAppend(&field_path, "[", index, "]");
-      if (field == nullptr || tree == nullptr) continue;
-      // ParseInfoTree wants index -1 exactly for singular fields; a repeated
-      // field named without an index has no single location.
-      if (field->is_repeated() != (index >= 0)) {
-        tree = nullptr;
-        continue;
-      }
-      const auto loc = tree->GetLocation(field, index);
-      if (loc.line >= 0) line = loc.line;
-      tree = field->message_type() ? tree->GetTreeForNested(field, index) : nullptr;
-      desc = field->message_type();
-    }
-    std::string where = std::string(source_);
-    if (line >= 0) absl::StrAppend(&where, ":", line + 1);
-    return absl::InvalidArgumentError(absl::StrCat(where, ": ", field_path, ": ", message));
-  }
-
- private:
-  absl::string_view source_;
-  const TextFormat::ParseInfoTree* tree_;
-};
 
 bool IsValidTierName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -160,6 +121,9 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
         return err.Error({{"tiers", i}, {"name", -1}}, absl::StrCat("duplicate tier '", t.name(), "'"));
       }
     }
+    if (!v1::Window_IsValid(t.window())) {
+      return err.Error({{"tiers", i}, {"window", -1}}, "unknown window");
+    }
     if (t.daily_limit() < 0) return err.Error({{"tiers", i}, {"daily_limit", -1}}, "must be >= 0");
     if (t.group_daily_limit() < 0) {
       return err.Error({{"tiers", i}, {"group_daily_limit", -1}}, "must be >= 0");
@@ -186,10 +150,6 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     }
     TierConfig cfg;
     cfg.name = t.name();
-    cfg.daily_limit = t.daily_limit();
-    cfg.group_daily_limit = t.group_daily_limit();
-    cfg.integration_daily_limit = t.integration_daily_limit();
-    cfg.window = t.window() == v1::WINDOW_UNSPECIFIED ? v1::ROLLING_24H : t.window();
     // A global `enforce: false` (shadow mode) never lifts a ban.
     cfg.enforce = t.banned() || (t.has_enforce() ? t.enforce() : global_enforce);
     cfg.enforce_percent = t.has_enforce_percent() ? t.enforce_percent() : 100;
@@ -328,6 +288,17 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
   p->automated_mean_ = absl::Seconds(mean);
   p->automated_min_ = absl::Seconds(lo);
   p->automated_max_ = absl::Seconds(hi);
+
+  // Limit rows, resolved per tier.
+  p->client_key_parts_ =
+      (1u << v1::PART_IP) | (p->client_key_includes_ua_ ? 1u << v1::PART_USER_AGENT : 0u);
+  absl::StatusOr<CompiledLimits> limits = CompileLimits(proto, err, p->client_key_parts_);
+  if (!limits.ok()) return limits.status();
+  p->limits_ = std::move(*limits);
+  for (size_t k = 0; k < p->tiers_.size(); ++k) {
+    p->tiers_[k].rows = std::move(p->limits_.rows_by_tier[k]);
+    p->tiers_[k].integration_cap_row = std::move(p->limits_.cap_row_by_tier[k]);
+  }
   return std::shared_ptr<const CompiledPolicy>(std::move(p));
 }
 

@@ -8,15 +8,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "quotad/identity/ip_address.h"
+#include "quotad/policy/limit_rows.h"
 #include "quotad/policy/override_source.h"
 #include "quotad/v1/policy.pb.h"
 #include "re2/re2.h"
@@ -26,10 +28,11 @@ namespace quotad {
 // One tier with every default resolved.
 struct TierConfig {
   std::string name;
-  int64_t daily_limit = 0;
-  int64_t group_daily_limit = 0;        // 0 = no group cap
-  int64_t integration_daily_limit = 0;  // 0 = no integration cap by default
-  v1::Window window = v1::ROLLING_24H;
+  // The limit rows that apply to the tier (empty for banned tiers), and the
+  // row an integration_caps entry adds when none of them is the
+  // integration's pool (limit_rows.h).
+  std::vector<LimitRow> rows;
+  std::optional<LimitRow> integration_cap_row;
   bool enforce = true;
   int enforce_percent = 100;  // staged rollout: share of clients enforced
   bool automated = false;
@@ -49,11 +52,6 @@ struct Classification {
   // The policy entry that decided, e.g. `rules[2] (user_agent_regex: "^x/")`
   // (policy overrides and rules; empty otherwise). Owned by the policy.
   absl::string_view rule;
-};
-
-// The per-integration cap that applies to a request, if any.
-struct IntegrationCapMatch {
-  int64_t daily_limit = 0;
 };
 
 class CompiledPolicy {
@@ -80,11 +78,13 @@ class CompiledPolicy {
   Classification Classify(const ClientFacts& facts, const TierConfig* claimed,
                           const OverrideSource* overrides, absl::Time now) const;
 
-  // The aggregate cap for this request's integration in `tier`, if any:
-  // only an integration_id (set by an authenticated caller) names a pool;
-  // a self-declared client_name selects a tier but spends no shared pool.
-  std::optional<IntegrationCapMatch> IntegrationCap(const TierConfig& tier,
-                                                    absl::string_view integration_id) const;
+  // The integration_caps entry for `integration_id`, if any: it replaces
+  // the limit of the integration's pool row (LimitRow::integration_pool).
+  // Only an integration_id (set by an authenticated caller) names a pool; a
+  // self-declared client_name selects a tier but spends no shared pool.
+  std::optional<int64_t> IntegrationCap(absl::string_view integration_id) const;
+  // The client key's parts (identity.client_key): bits (1 << v1::Part).
+  uint32_t client_key_parts() const { return client_key_parts_; }
 
   const v1::Policy& proto() const { return proto_; }
   // 16 hex digits identifying the policy's content (not its formatting or
@@ -138,6 +138,8 @@ class CompiledPolicy {
   bool has_ban_overrides_ = false;
   bool has_ban_rules_ = false;
   absl::flat_hash_map<std::string, int64_t> caps_by_integration_id_;
+  CompiledLimits limits_;  // owns the count specs the tiers' rows point at
+  uint32_t client_key_parts_ = 0;
   bool client_key_includes_ua_ = true;
   int ipv4_group_prefix_ = 24;
   int ipv6_group_prefix_ = 48;

@@ -8,11 +8,13 @@ namespace quotad {
 HourRange WindowRange(v1::Window window, absl::Time now) {
   const uint32_t h = HourOf(now);
   if (window == v1::CALENDAR_DAY_UTC) return {h - h % 24, h};
+  if (window == v1::HOUR_UTC) return {h, h};
   return {h >= 23 ? h - 23 : 0, h};
 }
 
 absl::Time BucketLeavesWindow(v1::Window window, uint32_t hour) {
   if (window == v1::CALENDAR_DAY_UTC) return StartOfHour(hour - hour % 24 + 24);
+  if (window == v1::HOUR_UTC) return StartOfHour(hour + 1);
   return StartOfHour(hour + 24);
 }
 

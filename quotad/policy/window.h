@@ -1,5 +1,5 @@
 // Window arithmetic over hour buckets. Counters are kept per UTC hour
-// ("hour number" = whole hours since the Unix epoch); a tier's window decides
+// ("hour number" = whole hours since the Unix epoch); a limit row's window decides
 // which buckets count and when capacity frees.
 #ifndef QUOTAD_POLICY_WINDOW_H_
 #define QUOTAD_POLICY_WINDOW_H_
@@ -17,6 +17,7 @@ namespace quotad {
 // The inclusive range of hour buckets a window covers at `now`.
 //   ROLLING_24H:      [hour(now) - 23, hour(now)]
 //   CALENDAR_DAY_UTC: [first hour of today (UTC), hour(now)]
+//   HOUR_UTC:         [hour(now), hour(now)]
 // Buckets after `last` (a clock stepped back, a peer slightly ahead) count
 // as current: a backward clock step never hides charges.
 struct HourRange {

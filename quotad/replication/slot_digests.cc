@@ -28,7 +28,7 @@ SlotDigests::SlotDigests() {
 SlotDigests::~SlotDigests() = default;
 
 int SlotDigests::RangeOf(const CounterId& id) {
-  return (static_cast<int>(id.dimension) - 1) * 256 + id.hash[0];
+  return (static_cast<int>(id.space) - 1) * 256 + id.hash[0];
 }
 
 std::string SlotDigests::RangePrefix(int range) {
@@ -39,8 +39,8 @@ std::string SlotDigests::RangePrefix(int range) {
 }
 
 uint64_t SlotDigests::Fingerprint(const SlotKey& key) {
-  uint64_t h = SplitMix64(static_cast<uint64_t>(key.id.dimension) << 8 |
-                          static_cast<uint64_t>(key.kind));
+  uint64_t h =
+      SplitMix64(static_cast<uint64_t>(key.id.space) << 8 | static_cast<uint64_t>(key.kind));
   h = SplitMix64(h ^ LoadLE64(key.id.hash.data()));
   h = SplitMix64(h ^ LoadLE64(key.id.hash.data() + 8));
   h = SplitMix64(h ^ key.hour);

@@ -1,6 +1,6 @@
 // Anti-entropy sketches of the counter slots, kept incrementally.
 //
-// The key space is split into 768 ranges (dimension x first identity-hash
+// The key space is split into 768 ranges (key space x first counter-hash
 // byte; each is one contiguous RocksDB key range). For each range and hour
 // the sketch is  sum(fingerprint(slot key) * slot value)  mod 2^64. It is
 // linear, so a local increment of d adds fingerprint * d without reading the
@@ -47,7 +47,7 @@ class SlotDigests {
   ~SlotDigests();
 
   static int RangeOf(const CounterId& id);
-  // The 1- or 2-byte key prefix of a range (dimension, first hash byte).
+  // The 1- or 2-byte key prefix of a range (key space, first hash byte).
   static std::string RangePrefix(int range);
   // Stable across processes and machines (no per-process seed).
   static uint64_t Fingerprint(const SlotKey& key);

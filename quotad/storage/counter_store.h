@@ -102,7 +102,7 @@ class CounterStore {
   [[nodiscard]] virtual absl::Status PutSlots(absl::Span<const SlotValue> slots) = 0;
 
   // Visits live slots in key order whose counter id starts with `prefix`
-  // (1 or 2 bytes: dimension, first hash byte), whose hour is in
+  // (1 or 2 bytes: key space, first hash byte), whose hour is in
   // [min_hour, max_hour], and whose key sorts after `start_after` (empty:
   // from the beginning). Stops after `limit` slots or when `fn` returns
   // false. Returns the number visited. Errors: Unavailable.
@@ -117,7 +117,7 @@ class CounterStore {
     bool exhausted = false;  // nothing of the ranges follows last_key
   };
   // Anti-entropy pages: visits live slots in key order whose key starts with
-  // one of `prefixes` (ascending; 1 or 2 bytes each: dimension, first hash
+  // one of `prefixes` (ascending; 1 or 2 bytes each: key space, first hash
   // byte), whose hour is in [min_hour, max_hour] and whose key sorts after
   // `start_after` (empty: from the first prefix). Stops after visiting
   // `max_keys` keys of those ranges (whatever their hour, so filtering

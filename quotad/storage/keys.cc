@@ -40,17 +40,17 @@ uint64_t ReadBigEndian64(const char* p) {
 std::string CounterId::Encode() const {
   std::string out;
   out.reserve(kEncodedSize);
-  out.push_back(static_cast<char>(dimension));
+  out.push_back(static_cast<char>(space));
   out.append(reinterpret_cast<const char*>(hash.data()), hash.size());
   return out;
 }
 
 std::optional<CounterId> CounterId::Decode(absl::string_view bytes) {
   if (bytes.size() != kEncodedSize) return std::nullopt;
-  const auto dim = static_cast<uint8_t>(bytes[0]);
-  if (dim < 1 || dim > 3) return std::nullopt;
+  const auto space = static_cast<uint8_t>(bytes[0]);
+  if (space < 1 || space > 3) return std::nullopt;
   CounterId id;
-  id.dimension = static_cast<Dimension>(dim);
+  id.space = static_cast<KeySpace>(space);
   std::memcpy(id.hash.data(), bytes.data() + 1, id.hash.size());
   return id;
 }
@@ -58,7 +58,7 @@ std::optional<CounterId> CounterId::Decode(absl::string_view bytes) {
 std::string EncodeCounterKey(const CounterId& id, uint32_t hour, uint64_t origin, CountKind kind) {
   std::string key;
   key.reserve(kCounterKeySize);
-  key.push_back(static_cast<char>(id.dimension));
+  key.push_back(static_cast<char>(id.space));
   key.append(reinterpret_cast<const char*>(id.hash.data()), id.hash.size());
   AppendBigEndian32(&key, hour);
   AppendBigEndian64(&key, origin);

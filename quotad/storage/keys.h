@@ -1,13 +1,15 @@
 // RocksDB key layout. All integers are fixed-width big-endian so byte order
 // is numeric (and so time) order.
 //
-// counters CF:    [dimension:1][identity hash:16][hour:4][origin:8][kind:1]
+// counters CF:    [key space:1][counter hash:16][hour:4][origin:8][kind:1]
 //                  \___ CounterId (17, the prefix) ___/
 //   value: uint64 little-endian, combined by the uint64-add merge operator.
 //   `origin` is this data directory's slot id (random, fixed at creation):
 //   each node only ever increments its own slot, so cross-region replication
 //   can merge slots by maximum and sum them. `kind` separates charges ('P')
-//   from refunds ('N') so both stay grow-only (a PN-counter).
+//   from refunds ('N') so both stay grow-only (a PN-counter). The layout does
+//   not depend on the policy's limit rows or the parts they count: every row
+//   adds counters in the same spaces.
 // idempotency CF: [request-id hash:16]
 //   value: [expiry unix micros:8][IdempotencyRecord proto]
 // default CF:     small metadata records ("origin", "node_id").
@@ -23,16 +25,19 @@
 
 namespace quotad {
 
-// Which limit a counter belongs to.
-enum class Dimension : uint8_t {
-  kClient = 1,       // IP + User-Agent (or IP alone, by policy)
-  kGroup = 2,        // address group (IPv4 /24, IPv6 /48 by default)
-  kIntegration = 3,  // integration id or client_name
+// How a counter's hash was made (not which limit reads it: limits are policy
+// rows, quotad/policy/limit_rows.h, and any number of them share these
+// spaces, so adding a row or a part changes no key and no digest range).
+enum class KeySpace : uint8_t {
+  kClient = 1,       // the client key (identity.client_key): hash of IP+User-Agent or IP
+  kLegacyGroup = 2,  // address groups before limits were rows: accepted from older
+                     // peers, never written or read now, expire with retention
+  kCount = 3,        // every other count: hash of the row's count spec and parts
 };
 
-// One counter: a dimension and a keyed identity hash.
+// One counter: a key space and a keyed hash.
 struct CounterId {
-  Dimension dimension = Dimension::kClient;
+  KeySpace space = KeySpace::kClient;
   IdentityHash hash{};
 
   static constexpr size_t kEncodedSize = 17;
@@ -43,8 +48,9 @@ struct CounterId {
   friend bool operator==(const CounterId&, const CounterId&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const CounterId& id) {
-    return H::combine(std::move(h), static_cast<uint8_t>(id.dimension),
-                      absl::string_view(reinterpret_cast<const char*>(id.hash.data()), id.hash.size()));
+    return H::combine(
+        std::move(h), static_cast<uint8_t>(id.space),
+        absl::string_view(reinterpret_cast<const char*>(id.hash.data()), id.hash.size()));
   }
 };
 

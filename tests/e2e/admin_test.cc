@@ -56,7 +56,8 @@ TEST_F(AdminTest, UsageShowsTheRightNumbersAndResetClearsThem) {
 
   auto reset = Admin({"reset", "--ip=192.0.2.44", "--user-agent=ua-x"});
   ASSERT_EQ(reset.exit_code, 0) << reset.err;
-  EXPECT_THAT(reset.out, HasSubstr("cleared 3"));
+  // 3 tests from client_daily (IP+UA) and 3 from ip_daily (the address).
+  EXPECT_THAT(reset.out, HasSubstr("cleared 6"));
   auto after = Admin({"usage", "--ip=192.0.2.44", "--user-agent=ua-x", "--json"});
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(after.out, &usage).ok());
   EXPECT_EQ(usage.limits(0).status().used(), 0);
@@ -217,7 +218,8 @@ TEST_F(AdminTest, PolicyShowAndReloadValidateBeforeSwapping) {
   auto show = Admin({"policy", "show"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("name: \"interactive\""));
-  WriteFile(policy_path, absl::StrReplaceAll(original, {{"daily_limit: 40", "daily_limit: 9"}}));
+  WriteFile(policy_path, absl::StrReplaceAll(original, {{"tiers: \"interactive\" limit: 40 }",
+                                                         "tiers: \"interactive\" limit: 9 }"}}));
   ASSERT_EQ(Admin({"policy", "reload"}).exit_code, 0);
   EXPECT_EQ(Check("192.0.2.1").limits(0).limit(), 9);
   WriteFile(policy_path, "tiers { name: \"interactive\" }\nrules { client_name: \"x\" tier: \"ghost\" }\n");

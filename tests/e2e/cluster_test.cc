@@ -196,7 +196,7 @@ TEST_F(ClusterTest, BadPeersAreRejectedCountedAndTheNodeKeepsServing) {
     grpc::Status s = gossip->Push(&ctx, req, &resp);
     return std::make_pair(s, resp);
   };
-  CounterId id{Dimension::kClient, {}};
+  CounterId id{KeySpace::kClient, {}};
   id.hash.fill(0x42);
   const uint32_t now_hour = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()) / 3600);
   v1::PushRequest good;

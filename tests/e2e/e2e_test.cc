@@ -283,7 +283,7 @@ TEST_F(EndToEndTest, DebugLoggingIsTheOnlyPlaceRawIpsAppear) {
 TEST_F(EndToEndTest, SighupReloadsAGoodPolicyAndRejectsABadOne) {
   const std::string policy_path = dir_.Sub("policy.textproto");
   const std::string original = ReadFile(kDefaultPolicy);
-  ASSERT_THAT(original, HasSubstr("daily_limit: 40"));
+  ASSERT_THAT(original, HasSubstr("tiers: \"interactive\" limit: 40 }"));
   WriteFile(policy_path, original);
   auto node = StartNode({"--policy=" + policy_path});
   auto client = Client(*node);
@@ -295,7 +295,8 @@ TEST_F(EndToEndTest, SighupReloadsAGoodPolicyAndRejectsABadOne) {
   };
   EXPECT_EQ(limit(), 40);
 
-  WriteFile(policy_path, absl::StrReplaceAll(original, {{"daily_limit: 40", "daily_limit: 7"}}));
+  WriteFile(policy_path, absl::StrReplaceAll(original, {{"tiers: \"interactive\" limit: 40 }",
+                                                         "tiers: \"interactive\" limit: 7 }"}}));
   node->Signal(SIGHUP);
   EXPECT_TRUE(testing::AwaitTrue("the reloaded limit of 7", absl::Seconds(10),
                                  [&] { return limit() == 7; }).ok());

@@ -73,7 +73,9 @@ TEST_F(FleetTest, AFleetFillingUpInTheSameSecondIsToldToComeBackSpreadOverTheWin
 
 TEST_F(FleetTest, AStagedRolloutEnforcesTheSameClientsOnEveryNode) {
   // Interactive clients: limit 0 (every call over it), enforced for 25%.
-  StartCluster({{"daily_limit: 40\n", "daily_limit: 0\n  enforce_percent: 25\n"}});
+  StartCluster(
+      {{"tiers: \"interactive\" limit: 40 }", "tiers: \"interactive\" limit: 0 }"},
+       {"tiers { name: \"interactive\" }", "tiers { name: \"interactive\" enforce_percent: 25 }"}});
   constexpr int kClients = 600;
   int refused = 0;
   for (int c = 0; c < kClients; ++c) {

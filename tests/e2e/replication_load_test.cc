@@ -27,7 +27,7 @@ constexpr absl::Duration kGossipInterval = absl::Milliseconds(200);
 constexpr absl::Duration kAntiEntropyInterval = absl::Seconds(5);
 
 // Client number i: a distinct IPv4 address (and so a distinct counter in
-// every dimension but the /24 group).
+// every limit row but the /24 group).
 v1::AcquireRequest NumberedClient(uint32_t i) {
   v1::AcquireRequest req;
   req.set_ip(absl::StrCat("10.", (i >> 16) & 0xff, ".", (i >> 8) & 0xff, ".", i & 0xff));

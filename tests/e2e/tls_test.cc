@@ -49,7 +49,7 @@ class TlsTest : public ::testing::Test {
     push.set_from_origin(12345);
     push.add_key_fingerprints(
         IdentityHasher::FromKeyFile(c.key_file()).value()->KeyFingerprint());
-    CounterId id{Dimension::kClient, {}};
+    CounterId id{KeySpace::kClient, {}};
     id.hash.fill(0x42);
     const auto hour = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()) / 3600);
     v1::Slot* slot = push.add_slots();

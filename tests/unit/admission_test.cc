@@ -319,7 +319,7 @@ TEST_P(MergeDuringLoadTest, ACounterLoadedWhileAMergeIsWrittenCountsItOnce) {
   const auto target = Req("192.0.2.7");
   auto explained = admission_->Explain(target);
   ASSERT_TRUE(explained.ok());
-  const CounterId id = explained->counters[0].second;
+  const CounterId id = explained->counters[0].id;
   absl::Notification writing, release;
   store_->SetBeforePutSlots([&]() -> absl::Status {
     writing.Notify();

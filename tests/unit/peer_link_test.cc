@@ -11,7 +11,7 @@ namespace {
 
 SlotKey Key(uint32_t i) {
   SlotKey k;
-  k.id.dimension = Dimension::kClient;
+  k.id.space = KeySpace::kClient;
   for (size_t b = 0; b < k.id.hash.size(); ++b) k.id.hash[b] = static_cast<uint8_t>(i >> (b % 4 * 8));
   k.hour = 490000;
   k.origin = 77;

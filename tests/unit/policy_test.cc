@@ -44,11 +44,19 @@ class FixedOverride : public OverrideSource {
   std::string tier_;
 };
 
+// The limit of tier `tier`'s row `name`, or -1.
+int64_t RowLimit(const CompiledPolicy& p, absl::string_view tier, absl::string_view name) {
+  for (const LimitRow& row : p.FindTier(tier)->rows) {
+    if (row.name == name) return row.limit;
+  }
+  return -1;
+}
+
 TEST(PolicyTest, DefaultPolicyFileIsValidAndEncodesTheAup) {
   auto p = CompiledPolicy::FromFile(kDefaultPolicy);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ((*p)->FindTier("interactive")->daily_limit, 40);
-  EXPECT_EQ((*p)->FindTier("automated")->daily_limit, 4);
+  EXPECT_EQ(RowLimit(**p, "interactive", "client_daily"), 40);
+  EXPECT_EQ(RowLimit(**p, "automated", "client_daily"), 4);
   EXPECT_TRUE((*p)->FindTier("automated")->automated);
   EXPECT_TRUE((*p)->FindTier("banned")->banned);
   for (const char* alias : {"0", "1", "2", "3"}) EXPECT_NE((*p)->FindClaimableTier(alias), nullptr);
@@ -166,7 +174,58 @@ TEST(PolicyTest, DefaultsAreFilledIn) {
   EXPECT_EQ(p->automated_mean_interval(), absl::Hours(6));
   EXPECT_EQ(p->automated_min_interval(), absl::Minutes(36));
   EXPECT_EQ(p->automated_max_interval(), absl::Hours(15));
-  EXPECT_EQ(p->FindTier("interactive")->window, v1::ROLLING_24H);
+  ASSERT_EQ(p->FindTier("interactive")->rows.size(), 1u);
+  EXPECT_EQ(p->FindTier("interactive")->rows[0].window, v1::ROLLING_24H);
+}
+
+TEST(PolicyTest, RowsOverTheSameCountShareASpecAndTheClientKeyIsMarked) {
+  auto p = MustParse(R"pb(
+    tiers { name: "interactive" daily_limit: 40 }
+    tiers { name: "automated" daily_limit: 4 automated: true }
+    limits { name: "ip_daily" counts: PART_IP limit: 400 }
+    limits {
+      name: "hourly"
+      counts: [ PART_USER_AGENT, PART_IP ]
+      window: HOUR_UTC
+      limit: 10
+    }
+    limits { name: "data" counts: PART_INTEGRATION service: "data/*" limit: 5 cost: COST_REQUESTS }
+  )pb");
+  const TierConfig& interactive = *p->FindTier("interactive");
+  const TierConfig& automated = *p->FindTier("automated");
+  ASSERT_EQ(interactive.rows.size(), 4u);  // client_daily (shorthand), then the file's rows
+  EXPECT_EQ(interactive.rows[0].name, "client_daily");
+  EXPECT_TRUE(interactive.rows[0].spec->is_client_key);
+  EXPECT_EQ(interactive.rows[0].spec, interactive.rows[2].spec);  // same parts, service, cost
+  EXPECT_EQ(interactive.rows[0].spec, automated.rows[0].spec);    // across tiers too
+  EXPECT_NE(interactive.rows[0].spec, interactive.rows[1].spec);
+  EXPECT_FALSE(interactive.rows[1].spec->is_client_key);
+  EXPECT_TRUE(interactive.rows[1].counts_client_address);
+  EXPECT_EQ(interactive.rows[3].reason, v1::REASON_SERVICE_QUOTA);
+  EXPECT_TRUE(interactive.rows[3].spec->per_request);
+  EXPECT_TRUE(interactive.rows[3].spec->MatchesService("data/gcs"));
+  EXPECT_FALSE(interactive.rows[3].spec->MatchesService("ndt/ndt7"));
+  CountSpec negated;
+  negated.service = "!data/*";
+  EXPECT_FALSE(negated.MatchesService("data/gcs"));
+  EXPECT_TRUE(negated.MatchesService("ndt/ndt7"));
+  EXPECT_TRUE(negated.MatchesService(""));
+}
+
+TEST(PolicyTest, TheAupGivesEveryTierItsRowsAndAnIpCapNextToTheClientCap) {
+  auto p = CompiledPolicy::FromFile(kDefaultPolicy);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(RowLimit(**p, "interactive", "ip_daily"), 400);
+  EXPECT_EQ(RowLimit(**p, "automated", "ip_daily"), 400);
+  EXPECT_EQ(RowLimit(**p, "interactive", "group_daily"), 2000);
+  EXPECT_EQ(RowLimit(**p, "registered-2", "client_daily"), 1000);
+  EXPECT_EQ(RowLimit(**p, "automated", "integration_daily"), 20000);
+  EXPECT_EQ(RowLimit(**p, "data", "data_units_daily"), 500);
+  EXPECT_TRUE((*p)->FindTier("banned")->rows.empty());
+  for (const TierConfig& tier : (*p)->tiers()) {
+    if (tier.banned || tier.name == "data") continue;
+    EXPECT_TRUE(tier.rows[0].spec->is_client_key) << tier.name;
+  }
 }
 
 struct BadPolicyCase {
@@ -200,27 +259,30 @@ INSTANTIATE_TEST_SUITE_P(
                       "tiers { name: \"interactive\" }\ntiers { name: \"interactive\" }",
                       "bad.textproto:2: tiers[1].name: duplicate tier"},
         BadPolicyCase{"BadTierName", "tiers { name: \"Inter Active\" }", "tiers[0].name"},
-        BadPolicyCase{"ShadowBan",
-                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true enforce: false }",
-                      "bad.textproto:2: tiers[1].enforce: a banned tier is always enforced"},
-        BadPolicyCase{"EnforcePercentRange",
-                      "tiers { name: \"interactive\" enforce_percent: 101 }",
+        BadPolicyCase{
+            "ShadowBan",
+            "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true enforce: false }",
+            "bad.textproto:2: tiers[1].enforce: a banned tier is always enforced"},
+        BadPolicyCase{"EnforcePercentRange", "tiers { name: \"interactive\" enforce_percent: 101 }",
                       "tiers[0].enforce_percent: must be 0..100"},
         BadPolicyCase{"PartlyEnforcedBan",
-                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true enforce_percent: 50 }",
+                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true "
+                      "enforce_percent: 50 }",
                       "tiers[1].enforce_percent: a banned tier is enforced for every client"},
-        BadPolicyCase{"CapByClientName",
-                      "tiers { name: \"interactive\" }\nintegration_caps { client_name: \"m\" daily_limit: 9 }",
-                      "integration_caps[0].client_name: a shared pool cannot be keyed by client_name"},
+        BadPolicyCase{
+            "CapByClientName",
+            "tiers { name: \"interactive\" }\nintegration_caps { client_name: \"m\" daily_limit: 9 "
+            "}",
+            "integration_caps[0].client_name: a shared pool cannot be keyed by client_name"},
         BadPolicyCase{"ClientPrefixShorterThanGroup",
                       "tiers { name: \"interactive\" }\nidentity { ipv6_client_prefix: 32 }",
                       "identity.ipv6_client_prefix: must be ipv6_group_prefix (48)..128"},
-        BadPolicyCase{"NegativeLimit",
-                      "tiers { name: \"interactive\"\n daily_limit: -1 }",
+        BadPolicyCase{"NegativeLimit", "tiers { name: \"interactive\"\n daily_limit: -1 }",
                       "bad.textproto:2: tiers[0].daily_limit: must be >= 0"},
-        BadPolicyCase{"RuleUnknownTier",
-                      "tiers { name: \"interactive\" }\nrules { client_name: \"m\" tier: \"nope\" }",
-                      "bad.textproto:2: rules[0].tier: no tier named 'nope'"},
+        BadPolicyCase{
+            "RuleUnknownTier",
+            "tiers { name: \"interactive\" }\nrules { client_name: \"m\" tier: \"nope\" }",
+            "bad.textproto:2: rules[0].tier: no tier named 'nope'"},
         BadPolicyCase{"RuleBadRegex",
                       "tiers { name: \"interactive\" }\nrules {\n user_agent_regex: \"(\" tier: "
                       "\"interactive\" }",
@@ -236,6 +298,43 @@ INSTANTIATE_TEST_SUITE_P(
                       "tiers { name: \"interactive\" }\noverrides { ip: \"10.0.0\" tier: "
                       "\"interactive\" }",
                       "overrides[0].ip"},
+        BadPolicyCase{"TierWithoutLimits", "tiers { name: \"interactive\" }",
+                      "bad.textproto:1: tiers[0]: no limit applies to tier 'interactive'"},
+        BadPolicyCase{"RowUnknownTier",
+                      "tiers { name: \"interactive\" daily_limit: 1 }\nlimits { name: \"x\" "
+                      "counts: PART_IP tiers: \"nope\" limit: 1 }",
+                      "bad.textproto:2: limits[0].tiers[0]: no tier named 'nope'"},
+        BadPolicyCase{"RowOnBannedTier",
+                      "tiers { name: \"interactive\" daily_limit: 1 }\ntiers { name: \"b\" banned: "
+                      "true }\nlimits { name: \"x\" counts: PART_IP tiers: \"b\" limit: 1 }",
+                      "limits[0].tiers[0]: a banned tier refuses every request"},
+        BadPolicyCase{"UserAgentAlone",
+                      "tiers { name: \"interactive\" }\nlimits {\n name: \"ua\" counts: "
+                      "PART_USER_AGENT limit: 1 }",
+                      "limits[0].counts: PART_USER_AGENT only together with PART_IP"},
+        BadPolicyCase{"RowWithoutParts",
+                      "tiers { name: \"interactive\" }\nlimits { name: \"x\" limit: 1 }",
+                      "limits[0].counts: count at least one part"},
+        BadPolicyCase{"PartTwice",
+                      "tiers { name: \"interactive\" }\nlimits { name: \"x\" counts: [PART_IP, "
+                      "PART_IP] limit: 1 }",
+                      "limits[0].counts[1]: part listed twice"},
+        BadPolicyCase{"RowNameTakenInATier",
+                      "tiers { name: \"interactive\" daily_limit: 4 }\nlimits { name: "
+                      "\"client_daily\" counts: PART_IP limit: 1 }",
+                      "limits[0].name: a row named 'client_daily' already applies to tier"},
+        BadPolicyCase{"ReservedRowName",
+                      "tiers { name: \"interactive\" }\nlimits { name: \"automated_burst\" "
+                      "counts: PART_IP limit: 1 }",
+                      "limits[0].name: row name 'automated_burst'"},
+        BadPolicyCase{"BadServicePattern",
+                      "tiers { name: \"interactive\" }\nlimits { name: \"x\" counts: PART_IP "
+                      "service: \"data/*/x\" limit: 1 }",
+                      "limits[0].service:"},
+        BadPolicyCase{"NegativeRowLimit",
+                      "tiers { name: \"interactive\" }\nlimits { name: \"x\" counts: PART_IP "
+                      "limit: -1 }",
+                      "limits[0].limit: must be >= 0"},
         BadPolicyCase{"ShortRetention", "tiers { name: \"interactive\" }\nretention_hours: 24",
                       "bad.textproto:2: retention_hours: must be >= 25"},
         BadPolicyCase{"NegativeCost", "tiers { name: \"interactive\" }\nmax_cost: -2",
@@ -254,10 +353,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadPolicyCase{"BadIntervals",
                       "tiers { name: \"interactive\" }\nautomated_min_interval_seconds: 99999",
                       "automated_mean_interval_seconds"},
-        BadPolicyCase{"BannedClaimable",
-                      "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true claimable: "
-                      "true }",
-                      "tiers[1].claimable"}),
+        BadPolicyCase{
+            "BannedClaimable",
+            "tiers { name: \"interactive\" }\ntiers { name: \"b\" banned: true claimable: "
+            "true }",
+            "tiers[1].claimable"}),
     [](const ::testing::TestParamInfo<BadPolicyCase>& info) { return info.param.name; });
 
 }  // namespace

@@ -36,7 +36,7 @@ TEST(PeersTest, RejectsBadEntries) {
 }
 
 SlotKey Key(uint8_t seed, uint32_t hour, uint64_t origin, CountKind kind = CountKind::kCharged) {
-  CounterId id{Dimension::kClient, {}};
+  CounterId id{KeySpace::kClient, {}};
   id.hash.fill(seed);
   return SlotKey{id, hour, origin, kind};
 }

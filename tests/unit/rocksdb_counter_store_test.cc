@@ -31,7 +31,7 @@ class RocksDbCounterStoreTest : public ::testing::Test {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
-  static CounterId Id(uint8_t seed, Dimension dim = Dimension::kClient) {
+  static CounterId Id(uint8_t seed, KeySpace dim = KeySpace::kClient) {
     CounterId id{dim, {}};
     id.hash.fill(seed);
     return id;
@@ -135,7 +135,7 @@ TEST_F(RocksDbCounterStoreTest, SlotsArePutReadAndScannedByRange) {
   const uint32_t h = HourOf(clock_.Now());
   const SlotKey a{Id(1), h, 7, CountKind::kCharged};
   const SlotKey b{Id(1), h - 1, 8, CountKind::kRefunded};
-  const SlotKey c{Id(2, Dimension::kGroup), h, 7, CountKind::kCharged};
+  const SlotKey c{Id(2, KeySpace::kLegacyGroup), h, 7, CountKind::kCharged};
   ASSERT_TRUE(store->PutSlots({{a, 5}, {b, 2}, {c, 9}}).ok());
   EXPECT_EQ(*store->GetSlots({a, b, c, SlotKey{Id(3), h, 7, CountKind::kCharged}}),
             (std::vector<uint64_t>{5, 2, 9, 0}));
@@ -167,7 +167,7 @@ TEST_F(RocksDbCounterStoreTest, ScanSlotRangesVisitsOnlyTheRangesAskedAndResumes
   std::vector<SlotValue> slots;
   for (uint8_t first : {1, 5, 9}) {
     for (uint8_t second = 0; second < 4; ++second) {
-      CounterId id{Dimension::kClient, {}};
+      CounterId id{KeySpace::kClient, {}};
       id.hash[0] = first;
       id.hash[1] = second;
       slots.push_back({SlotKey{id, h, 7, CountKind::kCharged}, 1});
@@ -284,7 +284,7 @@ TEST_F(RocksDbCounterStoreTest, OpeningALockedDataDirFails) {
 }
 
 TEST(CounterKeyTest, EncodesBigEndianSoByteOrderIsTimeOrder) {
-  CounterId id{Dimension::kGroup, {}};
+  CounterId id{KeySpace::kLegacyGroup, {}};
   id.hash.fill(0xab);
   const std::string a = EncodeCounterKey(id, 0x00ff, 5, CountKind::kCharged);
   const std::string b = EncodeCounterKey(id, 0x0100, 1, CountKind::kCharged);
