@@ -72,7 +72,7 @@ struct AdmissionController::PendingCommit {
   std::optional<IdempotencyPut> put;
   ShardIds shard_ids;                                    // locked to release the reservation
   std::unique_ptr<CounterCache::IdReservation> inflight;  // the request_id reservation
-  bool burst_taken = false;
+  std::shared_ptr<BurstLimiter> burst;                    // the budget this charge took, if any
   absl::Time now;
   int64_t cost = 0;
 };
@@ -210,16 +210,20 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     v1::Reason& first = l.enforce ? blocking : shadowed;
     if (first == v1::REASON_UNSPECIFIED) first = l.reason;
   }
-  const int64_t burst_limit = policy->automated_burst_per_minute();
+  // The burst budget this request spends: its tier's, per integration
+  // (BurstBudgets' fairness rule).
+  const int64_t burst_limit = tier.burst_per_minute;
   const bool burst_applies = tier.automated && burst_limit > 0;
+  const std::shared_ptr<BurstLimiter> burst =
+      burst_applies ? bursts_.For(tier.name, req.integration_id, now) : nullptr;
   bool burst_exceeded = false;
   bool burst_taken = false;
   if (burst_applies && blocking == v1::REASON_UNSPECIFIED) {
     if (charge) {
-      burst_taken = burst_.TryAdd(now, burst_limit, cost);
+      burst_taken = burst->TryAdd(now, burst_limit, cost);
       burst_exceeded = !burst_taken;
     } else {
-      burst_exceeded = burst_.Count(now) + cost > burst_limit;
+      burst_exceeded = burst->Count(now) + cost > burst_limit;
     }
     if (burst_exceeded) blocking = v1::REASON_BURST_LIMIT;
   }
@@ -228,7 +232,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   const bool allowed = blocking == v1::REASON_UNSPECIFIED || !EnforcedFor(tier, plan.client);
   const bool charged = charge && allowed;
   if (charged && burst_applies && !burst_taken) {
-    burst_.Add(now, cost);  // shadow-mode admissions still load the servers
+    burst->Add(now, cost);  // shadow-mode admissions still load the servers
     burst_taken = true;
   }
 
@@ -273,14 +277,14 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   if (burst_applies) {
     BurstOutcome b;
     b.limit = burst_limit;
-    b.used = burst_.Count(now);
+    b.used = burst->Count(now);
     b.exceeded = burst_exceeded;
     if (b.used > 0) {
       // When the oldest admission leaves the minute and frees one slot.
       b.frees_one =
-          burst_.WhenFits(now, burst_limit, burst_limit - std::min(b.used, burst_limit) + 1);
+          burst->WhenFits(now, burst_limit, burst_limit - std::min(b.used, burst_limit) + 1);
     }
-    if (burst_exceeded && !allowed) b.fits_cost = burst_.WhenFits(now, burst_limit, cost);
+    if (burst_exceeded && !allowed) b.fits_cost = burst->WhenFits(now, burst_limit, cost);
     answer.burst = b;
   }
   v1::AcquireResponse resp = BuildResponse(answer, ThreadLocalGen());
@@ -311,7 +315,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
                                    SerializeRecordWithResponse(record, resp)};
     }
     commit->inflight = std::move(inflight);
-    commit->burst_taken = burst_taken;
+    if (burst_taken) commit->burst = burst;
     commit->now = now;
     commit->cost = cost;
     decision.commit = std::move(commit);
@@ -335,7 +339,7 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
   }
   commit.inflight.reset();  // replays may proceed: the record is durable (or absent)
   if (!written.ok()) {
-    if (commit.burst_taken) burst_.Remove(commit.now, commit.cost);
+    if (commit.burst != nullptr) commit.burst->Remove(commit.now, commit.cost);
     // Dropped on purpose (overload, a call given up): not a storage fault.
     if (absl::IsDeadlineExceeded(written) || absl::IsCancelled(written) ||
         absl::IsResourceExhausted(written)) {

@@ -31,7 +31,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "quotad/admission/burst_limiter.h"
+#include "quotad/admission/burst_budgets.h"
 #include "quotad/admission/counter_cache.h"
 #include "quotad/admission/group_committer.h"
 #include "quotad/admission/limit_plan.h"
@@ -199,7 +199,7 @@ class AdmissionController {
   AdmissionOptions options_;
   CounterCache cache_;
   ReplicaMerger merger_;
-  BurstLimiter burst_;
+  BurstBudgets bursts_;
 
   GroupCommitter committer_;
 };

@@ -153,6 +153,11 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     // A global `enforce: false` (shadow mode) never lifts a ban.
     cfg.enforce = t.banned() || (t.has_enforce() ? t.enforce() : global_enforce);
     cfg.enforce_percent = t.has_enforce_percent() ? t.enforce_percent() : 100;
+    if (t.burst_per_minute() < 0) {
+      return err.Error({{"tiers", i}, {"burst_per_minute", -1}}, "must be >= 0");
+    }
+    cfg.burst_per_minute =
+        t.has_burst_per_minute() ? t.burst_per_minute() : proto.automated_burst_per_minute();
     cfg.automated = t.automated();
     cfg.banned = t.banned();
     cfg.claimable = t.claimable();

@@ -35,6 +35,7 @@ struct TierConfig {
   std::optional<LimitRow> integration_cap_row;
   bool enforce = true;
   int enforce_percent = 100;  // staged rollout: share of clients enforced
+  int64_t burst_per_minute = 0;  // automated tiers: per budget (0 = none)
   bool automated = false;
   bool banned = false;
   bool claimable = false;

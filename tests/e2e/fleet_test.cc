@@ -71,6 +71,46 @@ TEST_F(FleetTest, AFleetFillingUpInTheSameSecondIsToldToComeBackSpreadOverTheWin
   }
 }
 
+TEST_F(FleetTest, AFleetFiringAtOnceDoesNotReduceARegisteredIntegrationsAdmissions) {
+  // A node burst budget of 100 a minute (per tier, per integration).
+  StartCluster({{"automated_burst_per_minute: 600", "automated_burst_per_minute: 100"}});
+  std::vector<client::QuotaClient> nodes;
+  for (int i = 0; i < 3; ++i) nodes.push_back(cluster_.Client(i));
+  // 600 unregistered murakami clients fire at the three nodes at once: the
+  // automated tier's pool (100 per node) refuses most of them.
+  int fleet_admitted = 0;
+  int fleet_burst_denied = 0;
+  for (int c = 0; c < 600; ++c) {
+    v1::AcquireRequest req;
+    req.set_ip(absl::StrCat("10.", 50 + c / 200, ".", c % 200, ".1"));
+    req.set_user_agent("murakami/0.7");
+    req.set_client_name("murakami");
+    auto r = nodes[static_cast<size_t>(c % 3)].Acquire(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    fleet_admitted += r->allowed();
+    fleet_burst_denied += r->reason() == v1::REASON_BURST_LIMIT;
+  }
+  EXPECT_LE(fleet_admitted, 300);
+  EXPECT_GE(fleet_burst_denied, 300);
+  // Right after, a registered integration (tier "2") sends 10 tests for each
+  // of 20 clients through the same nodes: its own budget, all admitted.
+  int partner_admitted = 0;
+  for (int c = 0; c < 20; ++c) {
+    for (int t = 0; t < 10; ++t) {
+      v1::AcquireRequest req;
+      req.set_ip(absl::StrCat("10.60.", c, ".1"));
+      req.set_user_agent("partner-app/3.1");
+      req.set_integration_id("partner-42");
+      req.set_integration_tier("2");
+      auto r = nodes[static_cast<size_t>((c + t) % 3)].Acquire(req);
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(r->tier(), "registered-2");
+      partner_admitted += r->allowed();
+    }
+  }
+  EXPECT_EQ(partner_admitted, 200);
+}
+
 TEST_F(FleetTest, AStagedRolloutEnforcesTheSameClientsOnEveryNode) {
   // Interactive clients: limit 0 (every call over it), enforced for 25%.
   StartCluster(

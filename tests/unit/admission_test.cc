@@ -261,6 +261,23 @@ TEST_F(AdmissionTest, BurstLimitSpreadsAnAutomatedFleet) {
   EXPECT_TRUE(Acquire(Req("10.1.9.1", "ua", "murakami")).allowed());
 }
 
+TEST_F(AdmissionTest, AFleetExhaustingItsBurstPoolLeavesEveryIntegrationsBudget) {
+  SetPolicy(absl::StrCat(kPolicy, "automated_burst_per_minute: 3"));
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(Acquire(Req(absl::StrCat("10.2.", i, ".1"), "ua", "murakami")).allowed());
+  }
+  ASSERT_EQ(Acquire(Req("10.2.9.1", "ua", "murakami")).reason(), v1::REASON_BURST_LIMIT);
+  // The same tier, but an (authenticated) integration: its own budget.
+  for (int i = 1; i <= 4; ++i) {
+    auto r = Req(absl::StrCat("10.3.", i, ".1"), "ua", "murakami");
+    r.set_integration_id("lab");
+    const auto resp = Acquire(r);
+    ASSERT_EQ(resp.tier(), "automated");
+    EXPECT_EQ(resp.allowed(), i <= 3) << i;
+    EXPECT_EQ(FindLimit(resp, "automated_burst")->used(), std::min(i, 3));
+  }
+}
+
 TEST_F(AdmissionTest, CheckDecidesWithoutCharging) {
   const auto req = Req("192.0.2.7");
   for (int i = 0; i < 5; ++i) {

@@ -228,6 +228,17 @@ TEST(PolicyTest, TheAupGivesEveryTierItsRowsAndAnIpCapNextToTheClientCap) {
   }
 }
 
+TEST(PolicyTest, BurstBudgetsDefaultToThePolicysAndATierMaySetItsOwn) {
+  auto p = MustParse(R"pb(
+    tiers { name: "interactive" daily_limit: 40 }
+    tiers { name: "automated" daily_limit: 4 automated: true }
+    tiers { name: "registered" daily_limit: 9 automated: true burst_per_minute: 50 }
+    automated_burst_per_minute: 600
+  )pb");
+  EXPECT_EQ(p->FindTier("automated")->burst_per_minute, 600);
+  EXPECT_EQ(p->FindTier("registered")->burst_per_minute, 50);
+}
+
 struct BadPolicyCase {
   const char* name;
   const char* text;
@@ -335,6 +346,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "tiers { name: \"interactive\" }\nlimits { name: \"x\" counts: PART_IP "
                       "limit: -1 }",
                       "limits[0].limit: must be >= 0"},
+        BadPolicyCase{"NegativeBurst",
+                      "tiers { name: \"interactive\" daily_limit: 1 burst_per_minute: -1 }",
+                      "tiers[0].burst_per_minute: must be >= 0"},
         BadPolicyCase{"ShortRetention", "tiers { name: \"interactive\" }\nretention_hours: 24",
                       "bad.textproto:2: retention_hours: must be >= 25"},
         BadPolicyCase{"NegativeCost", "tiers { name: \"interactive\" }\nmax_cost: -2",
