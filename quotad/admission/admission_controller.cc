@@ -354,6 +354,8 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
     for (const CounterDelta& d : commit.deltas) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), d.kind}, d.amount);
     }
+    if (commit.put)
+      listener_->OnAdmissionRecorded(commit.put->key, commit.put->expires, commit.put->record);
   }
   return absl::OkStatus();
 }
@@ -369,7 +371,8 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
   if (decision->commit == nullptr) return done(std::move(decision->response));
   GroupCommitter::Job job;
   job.deltas = decision->commit->deltas;
-  job.put = std::move(decision->commit->put);
+  // Peers learn the admission once it is durable (FinishCommit).
+  job.put = listener_ != nullptr ? decision->commit->put : std::move(decision->commit->put);
   job.deadline = call.deadline;
   job.cancelled = std::move(call.cancelled);
   job.finish = [this, commit = std::move(decision->commit),

@@ -56,6 +56,11 @@ class SlotChangeListener {
   virtual ~SlotChangeListener() = default;
   // `key` (this node's own origin) grew by `amount`.
   virtual void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) = 0;
+  // An admitted request_id was recorded, or its record changed (refunded),
+  // durably on this node: `record` is the IdempotencyRecord stored under
+  // `key` until `expires` (for peers, MergeRemoteAdmission).
+  virtual void OnAdmissionRecorded(const IdentityHash& key, absl::Time expires,
+                                   const std::string& record) {}
 };
 
 // What the caller of an Acquire knows of its call (the deadline on the
@@ -174,6 +179,15 @@ class AdmissionController {
   absl::StatusOr<RemoteMergeResult> MergeRemoteSlots(absl::Span<const SlotValue> slots) {
     return merger_.Merge(slots);
   }
+
+  // Stores an admitted request_id learned from a peer (`record`: a valid
+  // IdempotencyRecord), so a retry of it here replays the first answer and
+  // a Refund here gives its charges back. A record already stored is kept,
+  // only ever turning refunded (never back). Serialized with Acquire and
+  // Refund of the same request_id. Errors: InvalidArgument (not a record);
+  // Unavailable.
+  absl::Status MergeRemoteAdmission(const IdentityHash& key, absl::Time expires,
+                                    const std::string& record);
 
   // This incarnation's origin slot id.
   uint64_t origin() const { return store_->origin(); }

@@ -94,6 +94,8 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
                                   d.amount);
     }
   }
+  // Peers learn it was refunded (a Refund there is then a no-op).
+  if (listener_ != nullptr) listener_->OnAdmissionRecorded(put.key, put.expires, put.record);
   resp.set_refunded(!deltas.empty());
   resp.set_refunded_cost(deltas.empty() ? 0 : record.cost());
   return resp;

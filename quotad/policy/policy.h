@@ -98,7 +98,6 @@ class CompiledPolicy {
   int ipv6_client_prefix() const { return ipv6_client_prefix_; }
   int64_t max_cost() const { return max_cost_; }
   int64_t retention_hours() const { return retention_hours_; }
-  int64_t automated_burst_per_minute() const { return proto_.automated_burst_per_minute(); }
   absl::Duration denial_jitter() const { return denial_jitter_; }
   absl::Duration burst_jitter() const { return burst_jitter_; }
   absl::Duration automated_mean_interval() const { return automated_mean_; }

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/time/time.h"
+
 namespace quotad {
 
 // Largest message the peer listener accepts, and the largest response a peer
@@ -33,6 +35,15 @@ inline constexpr size_t kPeerMinBatchBytes = 96 << 10;
 // counts are read as, so no value a peer sends can overflow a count or,
 // cast to int64, turn negative and lift a limit.
 inline constexpr uint64_t kMaxSlotValue = uint64_t{1} << 40;
+
+// Admitted request_ids queued for one peer (about 200 bytes each). Past it
+// new ones are dropped for that peer (counted): admissions are not repaired
+// by anti-entropy, so after a longer outage a retry of an older request_id
+// on that peer is charged again.
+inline constexpr size_t kMaxPendingAdmissions = 1 << 16;
+
+// The longest an admission pushed by a peer may claim to live.
+inline constexpr absl::Duration kMaxAdmissionTtl = absl::Hours(24 * 7);
 
 }  // namespace quotad
 

@@ -42,9 +42,31 @@ void PeerLink::QueueRecord(const v1::ReplicatedRecord& record) {
   pending_records_[record.key()] = record;
 }
 
+void PeerLink::QueueAdmission(v1::Admission admission) {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_admissions_.find(admission.key());
+  if (it != pending_admissions_.end()) {
+    it->second = std::move(admission);
+    return;
+  }
+  if (pending_admissions_.size() >= kMaxPendingAdmissions) {
+    if (admissions_dropped_++ == 0) {
+      QUOTAD_LOG(WARNING) << "replication: admissions queued for peer " << config_.node_id
+                          << " passed " << kMaxPendingAdmissions
+                          << "; dropping new ones (a retry of those on the peer is charged again)";
+    }
+    return;
+  }
+  std::string key = admission.key();
+  pending_admissions_.emplace(std::move(key), std::move(admission));
+}
+
 std::optional<PushBatch> PeerLink::NextBatch(const std::string& from_node_id, uint64_t origin) {
   absl::MutexLock lock(&mu_);
-  if (push_in_flight_ || (pending_.empty() && pending_records_.empty())) return std::nullopt;
+  if (push_in_flight_ ||
+      (pending_.empty() && pending_records_.empty() && pending_admissions_.empty())) {
+    return std::nullopt;
+  }
   PushBatch batch;
   batch.request.set_from_node_id(from_node_id);
   batch.request.set_to_node_id(config_.node_id);
@@ -56,6 +78,13 @@ std::optional<PushBatch> PeerLink::NextBatch(const std::string& from_node_id, ui
     const size_t add = FieldBytes(record.ByteSizeLong());
     if (any && batch.bytes + add > budget_) break;
     *batch.request.add_records() = record;
+    batch.bytes += add;
+    any = true;
+  }
+  for (const auto& [key, admission] : pending_admissions_) {
+    const size_t add = FieldBytes(admission.ByteSizeLong());
+    if (any && batch.bytes + add > budget_) break;
+    *batch.request.add_admissions() = admission;
     batch.bytes += add;
     any = true;
   }
@@ -89,6 +118,12 @@ bool PeerLink::Finish(const PushBatch& batch, const absl::Status& status, absl::
         pending_records_.erase(it);
       }
     }
+    for (const auto& admission : batch.request.admissions()) {
+      auto it = pending_admissions_.find(admission.key());
+      if (it != pending_admissions_.end() && it->second.record() == admission.record()) {
+        pending_admissions_.erase(it);
+      }
+    }
   }
   if (status.ok()) {
     slots_sent_ += batch.slots.size();
@@ -104,7 +139,8 @@ bool PeerLink::Finish(const PushBatch& batch, const absl::Status& status, absl::
     budget_ = std::max(kPeerMinBatchBytes, budget_ / 2);
   }
   RecordContactLocked(status, now);
-  return status.ok() && (!pending_.empty() || !pending_records_.empty());
+  return status.ok() &&
+         (!pending_.empty() || !pending_records_.empty() || !pending_admissions_.empty());
 }
 
 void PeerLink::RecordContact(const absl::Status& status, absl::Time now) {
@@ -234,6 +270,8 @@ void PeerLink::FillState(absl::Time now, v1::PeerState* p) const {
   p->set_lag_micros(absl::ToInt64Microseconds(now - oldest));
   p->set_pending_slots(pending_.size());
   p->set_pending_records(pending_records_.size());
+  p->set_pending_admissions(pending_admissions_.size());
+  p->set_admissions_dropped(admissions_dropped_);
   p->set_slots_sent(slots_sent_);
   p->set_bytes_sent(bytes_sent_);
   p->set_batches_sent(batches_sent_);

@@ -7,8 +7,10 @@
 // (kPeerBatchBytes, halved after RESOURCE_EXHAUSTED down to
 // kPeerMinBatchBytes and doubled back after each success), whatever the
 // backlog, so a backlog can never build a message the peer refuses. Records
-// go first (few, and bans matter), then slots; every batch carries at least
-// one item. One push is in flight at a time.
+// go first (few, and bans matter), then admitted request_ids (so a retry on
+// the peer finds the first answer by the time it sees the charge), then
+// slots; every batch carries at least one item. One push is in flight at a
+// time.
 //
 // Outcomes: OK removes what the batch carried (unless a larger value was
 // queued meanwhile). INVALID_ARGUMENT (the peer refuses the batch's content
@@ -18,7 +20,8 @@
 // Health: the first failure after success (or at start) logs one WARNING
 // with the gRPC status; the first success after failure logs one INFO line.
 // Errors are counted by status code. The queue is bounded: past
-// max_pending_slots it is dropped (counted) and anti-entropy repairs the peer.
+// max_pending_slots it is dropped (counted) and anti-entropy repairs the peer;
+// past kMaxPendingAdmissions new admissions are dropped (counted).
 //
 // Thread-safe: every method takes the link's mutex.
 #ifndef QUOTAD_REPLICATION_PEER_LINK_H_
@@ -62,6 +65,9 @@ class PeerLink {
                   absl::Time now);
   // Queues a record (a newer version of the same key replaces it).
   void QueueRecord(const v1::ReplicatedRecord& record);
+  // Queues an admitted request_id (a newer version of the same key replaces
+  // it; a new key past kMaxPendingAdmissions is dropped, counted).
+  void QueueAdmission(v1::Admission admission);
 
   // The next batch from `from_node_id` (whose slots carry `origin`), or
   // nullopt when a push is already in flight or nothing is queued. On a
@@ -117,6 +123,8 @@ class PeerLink {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<SlotKey, Pending> pending_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, v1::ReplicatedRecord> pending_records_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, v1::Admission> pending_admissions_ ABSL_GUARDED_BY(mu_);
+  uint64_t admissions_dropped_ ABSL_GUARDED_BY(mu_) = 0;
   bool push_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   size_t budget_ ABSL_GUARDED_BY(mu_);
   Health health_ ABSL_GUARDED_BY(mu_) = Health::kUnknown;

@@ -1,17 +1,19 @@
 #include "quotad/replication/replicator.h"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/algorithm/container.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
-#include "quotad/rpc/unary.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/replication/peer_limits.h"
+#include "quotad/rpc/unary.h"
+#include "quotad/v1/storage.pb.h"
 
 namespace quotad {
 namespace {
@@ -20,6 +22,31 @@ namespace {
 // write, and the merge holds shard locks only around memory updates
 // (ReplicaMerger), never across the write.
 constexpr size_t kMergeChunkSlots = 256;
+
+// An admitted request_id from a peer: a 16-byte key, a record that parses and
+// names valid counters, an expiry within kMaxAdmissionTtl of `now`.
+absl::Status ValidateAdmission(const v1::Admission& a, absl::Time now) {
+  if (a.key().size() != sizeof(IdentityHash)) {
+    return absl::InvalidArgumentError("key: not 16 bytes");
+  }
+  if (a.expires_unix_micros() <= 0 ||
+      absl::FromUnixMicros(a.expires_unix_micros()) > now + kMaxAdmissionTtl) {
+    return absl::InvalidArgumentError("expires_unix_micros: not within the admission TTL bound");
+  }
+  v1::IdempotencyRecord record;
+  if (!record.ParseFromString(a.record())) {
+    return absl::InvalidArgumentError("record: not an IdempotencyRecord");
+  }
+  for (const auto& c : record.charged()) {
+    if (!CounterId::Decode(c.counter_id())) {
+      return absl::InvalidArgumentError("record: bad counter");
+    }
+  }
+  if (!record.client().empty() && !CounterId::Decode(record.client())) {
+    return absl::InvalidArgumentError("record: bad client");
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -84,6 +111,16 @@ void Replicator::OnLocalSlotAdded(const SlotKey& key, uint64_t amount) {
   DirtyStripe& stripe = dirty_[key.id.hash[1] % kDirtyStripes];
   absl::MutexLock lock(&stripe.mu);
   stripe.keys.push_back(key);
+}
+
+void Replicator::OnAdmissionRecorded(const IdentityHash& key, absl::Time expires,
+                                     const std::string& record) {
+  if (peers_.empty()) return;
+  v1::Admission admission;
+  admission.set_key(reinterpret_cast<const char*>(key.data()), key.size());
+  admission.set_expires_unix_micros(absl::ToUnixMicros(expires));
+  admission.set_record(record);
+  for (auto& peer : peers_) peer->link.QueueAdmission(admission);
 }
 
 Replicator::Peer* Replicator::FindPeer(const std::string& node_id) const {
@@ -193,6 +230,20 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
     if (absl::Status s = ValidateRecord(request.records(i)); !s.ok()) {
       return Malformed(absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message())));
     }
+  }
+  for (int i = 0; i < request.admissions_size(); ++i) {
+    if (absl::Status s = ValidateAdmission(request.admissions(i), clock_->Now()); !s.ok()) {
+      return Malformed(
+          absl::InvalidArgumentError(absl::StrCat("admissions[", i, "].", s.message())));
+    }
+  }
+  // Admissions before their charges: a retry here that sees the charge
+  // finds the first answer too.
+  for (const v1::Admission& a : request.admissions()) {
+    IdentityHash key;
+    std::memcpy(key.data(), a.key().data(), key.size());
+    QUOTAD_RETURN_IF_ERROR(admission_->MergeRemoteAdmission(
+        key, absl::FromUnixMicros(a.expires_unix_micros()), a.record()));
   }
   size_t rejected = 0;
   QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, ApplyInChunks(std::move(slots), &rejected));

@@ -20,13 +20,19 @@
 //    A node back from an hour-long partition pulls what it missed without a
 //    full state transfer.
 //
+// Admissions: pushes also carry this node's admitted request_ids (and their
+// refunds), so a retry or Refund of a request_id on any node after
+// convergence finds the first answer. Pushed only (no anti-entropy): one
+// dropped with a refused batch or a full queue (kMaxPendingAdmissions) is
+// not repaired, and a retry of it elsewhere is charged again.
+//
 // Records: the same channel carries last-writer-wins records (operator
 // overrides and bans) stamped with a hybrid logical clock and the writer's
 // node id; the larger (hlc, node_id) wins on every node. Deletes are
 // tombstones, kept for good (a peer back from any absence cannot revive a
-// deleted record); records expired for expired_record_ttl are dropped. Push carries changed records;
-// anti-entropy compares a records digest and pulls all records, page by
-// page, on mismatch (records are few).
+// deleted record); records expired for expired_record_ttl are dropped. Push carries changed
+// records; anti-entropy compares a records digest and pulls all records, page by page, on mismatch
+// (records are few).
 //
 // Validation: batches from unknown node ids, addressed to another node id,
 // carrying slots of another origin than the sender's, a slot value above
@@ -108,6 +114,10 @@ class Replicator final : public SlotChangeListener {
   void Stop();
 
   void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) override;
+  // Queues the admitted request_id for every peer (pushed with the next
+  // batch; peers store it with AdmissionController::MergeRemoteAdmission).
+  void OnAdmissionRecorded(const IdentityHash& key, absl::Time expires,
+                           const std::string& record) override;
 
   // Server side of GossipService. Errors: InvalidArgument (malformed),
   // PermissionDenied (unknown sender), FailedPrecondition (wrong target),

@@ -242,3 +242,71 @@ TEST_F(LoopbackCluster, APeerHashingWithAnotherKeyIsRefusedCountedAndShown) {
 
 }  // namespace
 }  // namespace quotad
+
+namespace quotad {
+namespace {
+
+TEST_F(LoopbackCluster, AnAdmittedRequestIdTravelsSoARetryOrARefundElsewhereFindsIt) {
+  for (Node& n : nodes_) n.replicator->Start();
+  v1::AcquireRequest req = Client(5);
+  req.set_request_id("retry-me");
+  auto first = nodes_[0].admission->Acquire(req);
+  ASSERT_TRUE(first.ok() && first->allowed());
+  for (int i = 0; i < kNodes; ++i) ASSERT_TRUE(AwaitUsed(i, 5, 1).ok()) << Name(i);
+
+  auto retry = nodes_[1].admission->Acquire(req);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed());
+  EXPECT_EQ(Used(1, 5), 1);
+  v1::AcquireRequest other = Client(6);
+  other.set_request_id("retry-me");
+  EXPECT_EQ(nodes_[1].admission->Acquire(other).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::RefundRequest refund;
+  refund.set_request_id("retry-me");
+  auto given_back = nodes_[2].admission->Refund(refund);
+  ASSERT_TRUE(given_back.ok()) << given_back.status();
+  EXPECT_TRUE(given_back->refunded());
+  for (int i = 0; i < kNodes; ++i) ASSERT_TRUE(AwaitUsed(i, 5, 0).ok()) << Name(i);
+  ASSERT_TRUE(testing::Await("n1 learns the refund", absl::Seconds(10), [&]() -> absl::Status {
+                auto r = nodes_[0].admission->Acquire(req);
+                if (!r.ok()) return r.status();
+                if (r->replayed() && r->refunded()) return absl::OkStatus();
+                return absl::UnavailableError("not refunded yet");
+              }).ok());
+  auto twice = nodes_[0].admission->Refund(refund);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_FALSE(twice->refunded());
+  for (int i = 0; i < kNodes; ++i) EXPECT_EQ(Used(i, 5), 0) << Name(i);
+}
+
+TEST_F(LoopbackCluster, AMalformedAdmissionRefusesTheWholePushAndStoresNothing) {
+  v1::PushRequest push;
+  push.set_from_node_id(Name(1));
+  push.set_to_node_id(Name(0));
+  push.set_from_origin(nodes_[1].admission->origin());
+  for (std::string& f : nodes_[1].admission->KeyFingerprints()) push.add_key_fingerprints(f);
+  v1::Admission* a = push.add_admissions();
+  a->set_key(std::string(16, 'k'));
+  a->set_expires_unix_micros(absl::ToUnixMicros(absl::Now() + absl::Hours(1)));
+  a->set_record("\xff\xff not a record");
+  auto refused = nodes_[0].replicator->HandlePush(push);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("admissions[0].record"));
+  a->set_record("");
+  a->set_expires_unix_micros(absl::ToUnixMicros(absl::Now() + absl::Hours(24 * 30)));
+  refused = nodes_[0].replicator->HandlePush(push);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("admissions[0].expires_unix_micros"));
+  // Nothing was stored under the key.
+  IdentityHash key;
+  key.fill('k');
+  auto stored = nodes_[0].store->GetIdempotency(key, absl::Now());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_FALSE(stored->has_value());
+}
+
+}  // namespace
+}  // namespace quotad

@@ -3,6 +3,8 @@
 // batches a peer refuses for good, and health transitions.
 #include "quotad/replication/peer_link.h"
 
+#include <cstring>
+
 #include "gtest/gtest.h"
 #include "quotad/replication/peer_limits.h"
 
@@ -136,6 +138,55 @@ TEST(PeerLinkTest, AQueuePastItsBoundIsDroppedForAntiEntropy) {
   v1::PeerState state;
   link.FillState(absl::Now(), &state);
   EXPECT_EQ(state.overflows(), 1u);
+}
+
+}  // namespace
+}  // namespace quotad
+
+namespace quotad {
+namespace {
+
+v1::Admission Admitted(uint32_t i, bool refunded = false) {
+  v1::Admission a;
+  std::string key(16, '\0');
+  std::memcpy(key.data(), &i, sizeof(i));
+  a.set_key(key);
+  a.set_expires_unix_micros(1);
+  a.set_record(refunded ? "refunded" : "admitted");
+  return a;
+}
+
+TEST(PeerLinkTest, AdmissionsGoBeforeSlotsAndOnlyTheAcknowledgedVersionLeaves) {
+  PeerLink link({"n2", "127.0.0.1:1"}, 1 << 20);
+  QueueMany(link, 3, 1);
+  link.QueueAdmission(Admitted(1));
+  auto batch = link.NextBatch("n1", 77);
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->request.admissions_size(), 1);
+  EXPECT_EQ(batch->request.slots_size(), 3);
+  EXPECT_EQ(batch->bytes, batch->request.ByteSizeLong());
+  // Refunded while the first version was in flight: the newer one stays.
+  link.QueueAdmission(Admitted(1, /*refunded=*/true));
+  EXPECT_TRUE(link.Finish(*batch, absl::OkStatus(), absl::Now()));  // more is queued
+  auto next = link.NextBatch("n1", 77);
+  ASSERT_TRUE(next.has_value());
+  ASSERT_EQ(next->request.admissions_size(), 1);
+  EXPECT_EQ(next->request.admissions(0).record(), "refunded");
+  EXPECT_FALSE(link.Finish(*next, absl::OkStatus(), absl::Now()));
+  EXPECT_FALSE(link.NextBatch("n1", 77).has_value());
+}
+
+TEST(PeerLinkTest, QueuedAdmissionsAreBoundedAndTheDropsCounted) {
+  PeerLink link({"n2", "127.0.0.1:1"}, 1 << 20);
+  for (uint32_t i = 0; i < kMaxPendingAdmissions + 10; ++i) link.QueueAdmission(Admitted(i));
+  v1::PeerState state;
+  link.FillState(absl::Now(), &state);
+  EXPECT_EQ(state.pending_admissions(), kMaxPendingAdmissions);
+  EXPECT_EQ(state.admissions_dropped(), 10u);
+  // A newer version of a queued one still replaces it.
+  link.QueueAdmission(Admitted(5, /*refunded=*/true));
+  link.FillState(absl::Now(), &state);
+  EXPECT_EQ(state.admissions_dropped(), 10u);
 }
 
 }  // namespace
