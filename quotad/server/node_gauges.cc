@@ -30,6 +30,12 @@ void AddNodeGauges(Metrics* metrics, Replicator* replicator, RocksDbCounterStore
                  [](const v1::PeerState& p) { return static_cast<double>(p.pending_slots()); });
   add_peer_gauge("quotad_gossip_pending_records", "Records queued for the peer",
                  [](const v1::PeerState& p) { return static_cast<double>(p.pending_records()); });
+  add_peer_gauge("quotad_gossip_pending_admissions", "Admitted request_ids queued for the peer",
+                 [](const v1::PeerState& p) { return static_cast<double>(p.pending_admissions()); });
+  add_peer_gauge(
+      "quotad_gossip_admissions_dropped",
+      "Admitted request_ids not sent to the peer (queue full): a retry there is charged again",
+      [](const v1::PeerState& p) { return static_cast<double>(p.admissions_dropped()); });
   add_peer_gauge("quotad_gossip_batches_dropped",
                  "Push batches the peer refused for good (left to anti-entropy)",
                  [](const v1::PeerState& p) { return static_cast<double>(p.batches_dropped()); });
