@@ -10,6 +10,7 @@ PACKAGES=(
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libhiredis-dev
   clang libclang-rt-14-dev  # the sanitizer and fuzzing build (tests/fuzz/run.sh)
+  prometheus python3-yaml systemd  # checks of deploy/ artifacts (tests/deploy/)
 )
 
 missing=()

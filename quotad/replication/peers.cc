@@ -24,14 +24,10 @@ absl::StatusOr<std::vector<PeerConfig>> ParsePeers(absl::string_view spec,
       return absl::InvalidArgumentError(
           absl::StrCat("peers: '", peer.address, "' of ", peer.node_id, " needs host:port"));
     }
-    if (peer.node_id == self_node_id) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("peers: ", peer.node_id, " is this node's own id"));
-    }
     if (!seen.insert(peer.node_id).second) {
       return absl::InvalidArgumentError(absl::StrCat("peers: duplicate node id ", peer.node_id));
     }
-    peers.push_back(std::move(peer));
+    if (peer.node_id != self_node_id) peers.push_back(std::move(peer));
   }
   return peers;
 }

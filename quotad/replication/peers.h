@@ -15,8 +15,10 @@ struct PeerConfig {
   std::string address;  // gRPC target: host:port, [v6]:port, or a DNS name:port
 };
 
-// Parses comma-separated node_id=host:port entries. Node ids must be unique
-// and differ from `self_node_id`. Empty spec = no peers.
+// Parses comma-separated node_id=host:port entries. Node ids must be unique.
+// The entry naming `self_node_id` is skipped, so every node of a cluster can
+// be given the same cluster-wide list (as a Kubernetes ConfigMap does).
+// Empty spec = no peers.
 // Errors: InvalidArgument naming the entry.
 absl::StatusOr<std::vector<PeerConfig>> ParsePeers(absl::string_view spec,
                                                    absl::string_view self_node_id);

@@ -12,8 +12,9 @@
 // certificate (quotad/security/authorizer.h).
 //
 // Signals: SIGHUP reloads the policy and the callers file (a bad file is
-// rejected and the old one keeps serving); SIGTERM/SIGINT drain in-flight calls and close
-// RocksDB cleanly.
+// rejected and the old one keeps serving), and so does a change of their
+// content under --policy_reload_interval; SIGTERM/SIGINT drain in-flight
+// calls and close RocksDB cleanly.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,31 +24,33 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "quotad/admin/admin_service.h"
+#include "quotad/admin/override_store.h"
 #include "quotad/admission/admission_controller.h"
 #include "quotad/common/clock.h"
 #include "quotad/common/logging.h"
 #include "quotad/identity/identity_hasher.h"
-#include "quotad/policy/policy.h"
-#include "quotad/admin/admin_service.h"
-#include "quotad/admin/override_store.h"
 #include "quotad/observability/decision_stats.h"
 #include "quotad/observability/metrics.h"
+#include "quotad/policy/policy.h"
 #include "quotad/replication/gossip_service.h"
 #include "quotad/replication/peer_transport.h"
 #include "quotad/replication/peers.h"
 #include "quotad/replication/replicator.h"
 #include "quotad/rpc/tls.h"
 #include "quotad/security/authorizer.h"
+#include "quotad/server/file_watcher.h"
 #include "quotad/server/listeners.h"
 #include "quotad/server/node_gauges.h"
 #include "quotad/service/quota_service.h"
@@ -112,6 +115,9 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM CA certificate: peers must present a certificate it signed that names their "
           "node id (mTLS on the peer listener); callers' certificates are verified with it");
+ABSL_FLAG(absl::Duration, policy_reload_interval, absl::ZeroDuration(),
+          "re-read the policy and callers files this often and reload them when their content "
+          "changed, as SIGHUP does (e.g. a Kubernetes ConfigMap volume); 0 = only on SIGHUP");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "how long SIGTERM waits for in-flight calls");
 
@@ -405,23 +411,35 @@ int Run() {
                    << (db_options.sync_writes ? ", sync writes" : "") << ", " << peers->size()
                    << " peers; peer port " << peer_port << ", admin port " << admin_port;
 
+  // SIGHUP, or a changed file under --policy_reload_interval.
+  absl::Mutex reload_mu;
+  auto reload_files = [&] {
+    absl::MutexLock lock(&reload_mu);
+    reload_policy().IgnoreError();
+    if (callers_file.empty()) return;
+    if (auto s = authorizer.Load(callers_file); !s.ok()) {
+      QUOTAD_LOG(ERROR) << "callers file not reloaded (the previous one stays): " << s;
+    } else {
+      QUOTAD_LOG(INFO) << "callers file reloaded";
+    }
+  };
+  std::optional<FileWatcher> watcher;
+  if (absl::GetFlag(FLAGS_policy_reload_interval) > absl::ZeroDuration()) {
+    std::vector<std::string> watched = {policy_path};
+    if (!callers_file.empty()) watched.push_back(callers_file);
+    watcher.emplace(std::move(watched), absl::GetFlag(FLAGS_policy_reload_interval), reload_files);
+  }
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      reload_policy().IgnoreError();
-      if (!callers_file.empty()) {
-        if (auto s = authorizer.Load(callers_file); !s.ok()) {
-          QUOTAD_LOG(ERROR) << "callers file not reloaded (the previous one stays): " << s;
-        } else {
-          QUOTAD_LOG(INFO) << "callers file reloaded";
-        }
-      }
+      reload_files();
       continue;
     }
     QUOTAD_LOG(INFO) << "signal " << sig << ": draining";
     break;
   }
+  watcher.reset();
   (*store)->SetHealthListener(nullptr);
   server->GetHealthCheckService()->Shutdown();
   admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -26,10 +26,19 @@ TEST(PeersTest, ParsesNodeIdEqualsHostPort) {
   EXPECT_TRUE(ParsePeers("", "n1")->empty());
 }
 
+TEST(PeersTest, AClusterWideListSkipsThisNodesOwnEntry) {
+  auto peers = ParsePeers("n1=h1:1,n2=h2:1,n3=h3:1", "n2");
+  ASSERT_TRUE(peers.ok()) << peers.status();
+  ASSERT_EQ(peers->size(), 2u);
+  EXPECT_EQ((*peers)[0].node_id, "n1");
+  EXPECT_EQ((*peers)[1].node_id, "n3");
+  EXPECT_THAT(std::string(ParsePeers("n2=h:1,n2=h:2", "n2").status().message()),
+              HasSubstr("duplicate"));
+}
+
 TEST(PeersTest, RejectsBadEntries) {
   EXPECT_THAT(std::string(ParsePeers("n2", "n1").status().message()), HasSubstr("node_id=host:port"));
   EXPECT_THAT(std::string(ParsePeers("n2=host", "n1").status().message()), HasSubstr("host:port"));
-  EXPECT_THAT(std::string(ParsePeers("n1=h:1", "n1").status().message()), HasSubstr("own id"));
   EXPECT_THAT(std::string(ParsePeers("n2=h:1,n2=h:2", "n1").status().message()),
               HasSubstr("duplicate"));
   EXPECT_FALSE(ParsePeers("=h:1", "n1").ok());
