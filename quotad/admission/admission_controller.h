@@ -58,7 +58,7 @@ class SlotChangeListener {
   virtual void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) = 0;
   // An admitted request_id was recorded, or its record changed (refunded),
   // durably on this node: `record` is the IdempotencyRecord stored under
-  // `key` until `expires` (for peers, MergeRemoteAdmission).
+  // `key` until `expires` (for peers, MergeRemoteAdmissions).
   virtual void OnAdmissionRecorded(const IdentityHash& key, absl::Time expires,
                                    const std::string& record) {}
 };
@@ -180,14 +180,18 @@ class AdmissionController {
     return merger_.Merge(slots);
   }
 
-  // Stores an admitted request_id learned from a peer (`record`: a valid
-  // IdempotencyRecord), so a retry of it here replays the first answer and
-  // a Refund here gives its charges back. A record already stored is kept,
-  // only ever turning refunded (never back). Serialized with Acquire and
-  // Refund of the same request_id. Errors: InvalidArgument (not a record);
-  // Unavailable.
-  absl::Status MergeRemoteAdmission(const IdentityHash& key, absl::Time expires,
-                                    const std::string& record);
+  // Stores admitted request_ids learned from a peer, in one write, so a
+  // retry of one here replays the first answer and a Refund here gives its
+  // charges back. A record already stored is kept, only ever turning
+  // refunded (never back); an expired one is skipped. Serialized with
+  // Acquire and Refund of the same request_ids. Errors: InvalidArgument (a
+  // record that does not parse; nothing stored); Unavailable.
+  struct RemoteAdmission {
+    IdentityHash key{};
+    absl::Time expires;
+    std::string record;  // an IdempotencyRecord
+  };
+  absl::Status MergeRemoteAdmissions(absl::Span<const RemoteAdmission> admissions);
 
   // This incarnation's origin slot id.
   uint64_t origin() const { return store_->origin(); }

@@ -1,41 +1,71 @@
 // AdmissionController, the replicated half of idempotency: admitted
-// request_ids learned from peers (MergeRemoteAdmission), so a retry or a
+// request_ids learned from peers (MergeRemoteAdmissions), so a retry or a
 // Refund of the same request_id on this node finds the first answer.
+#include <algorithm>
+
 #include "quotad/admission/admission_controller.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/v1/storage.pb.h"
 
 namespace quotad {
+namespace {
 
-absl::Status AdmissionController::MergeRemoteAdmission(const IdentityHash& key, absl::Time expires,
-                                                       const std::string& record) {
-  v1::IdempotencyRecord incoming;
-  if (!incoming.ParseFromString(record)) {
-    return absl::InvalidArgumentError("record: not an IdempotencyRecord");
+// The record to store for `incoming` given what is stored (nullopt: keep
+// the stored one). The first answer stays; "refunded" only ever turns on.
+absl::StatusOr<std::optional<std::string>> Merged(const std::optional<std::string>& stored,
+                                                  const v1::IdempotencyRecord& incoming,
+                                                  const std::string& incoming_bytes) {
+  if (!stored) return std::optional<std::string>(incoming_bytes);
+  v1::IdempotencyRecord local;
+  if (!local.ParseFromString(*stored)) {
+    return absl::UnavailableError("stored idempotency record is corrupt");
   }
+  if (local.refunded() || !incoming.refunded()) return std::optional<std::string>();
+  local.set_refunded(true);
+  return std::optional<std::string>(local.SerializeAsString());
+}
+
+}  // namespace
+
+absl::Status AdmissionController::MergeRemoteAdmissions(
+    absl::Span<const RemoteAdmission> admissions) {
   const absl::Time now = clock_->Now();
-  if (expires <= now) return absl::OkStatus();  // expired here already: nothing to keep
-  // An Acquire of the same request_id holds its reservation until its own
-  // record is durable; a Refund holds the id's shard lock.
-  const std::unique_ptr<CounterCache::IdReservation> reserved = cache_.ReserveId(key);
-  CounterCache::Locks locks(&cache_, {cache_.ShardOfKey(key)});
-  auto stored = store_->GetIdempotency(key, now);
-  if (!stored.ok()) return AsUnavailable(stored.status());
-  std::string merged;
-  if (stored->has_value()) {
-    v1::IdempotencyRecord local;
-    if (!local.ParseFromString(**stored)) {
-      return absl::UnavailableError("stored idempotency record is corrupt");
+  std::vector<const RemoteAdmission*> live;
+  std::vector<v1::IdempotencyRecord> parsed(admissions.size());
+  for (size_t i = 0; i < admissions.size(); ++i) {
+    if (!parsed[i].ParseFromString(admissions[i].record)) {
+      return absl::InvalidArgumentError("record: not an IdempotencyRecord");
     }
-    // The first answer stays; "refunded" only ever turns on.
-    if (local.refunded() || !incoming.refunded()) return absl::OkStatus();
-    local.set_refunded(true);
-    merged = local.SerializeAsString();
-  } else {
-    merged = record;
+    if (admissions[i].expires > now) live.push_back(&admissions[i]);  // else: nothing to keep
   }
-  IdempotencyPut put{key, expires, std::move(merged)};
-  if (absl::Status s = store_->Commit({}, &put); !s.ok()) return AsUnavailable(s);
+  if (live.empty()) return absl::OkStatus();
+  // In key order (concurrent merges reserve in the same order). An Acquire
+  // of one of these request_ids holds its reservation until its own record
+  // is durable; a Refund holds the ids' shard locks.
+  std::sort(live.begin(), live.end(),
+            [](const RemoteAdmission* a, const RemoteAdmission* b) { return a->key < b->key; });
+  std::vector<std::unique_ptr<CounterCache::IdReservation>> reserved;
+  ShardIds shards;
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (i > 0 && live[i]->key == live[i - 1]->key) continue;
+    reserved.push_back(cache_.ReserveId(live[i]->key));
+    shards.push_back(cache_.ShardOfKey(live[i]->key));
+  }
+  CounterCache::Locks locks(&cache_, CounterCache::Unique(std::move(shards)));
+  std::vector<IdempotencyPut> puts;
+  for (const RemoteAdmission* a : live) {
+    auto stored = store_->GetIdempotency(a->key, now);
+    if (!stored.ok()) return AsUnavailable(stored.status());
+    // A key repeated in one push: the version just merged is what is stored.
+    for (const IdempotencyPut& p : puts) {
+      if (p.key == a->key) *stored = p.record;
+    }
+    const v1::IdempotencyRecord& incoming = parsed[static_cast<size_t>(a - admissions.data())];
+    QUOTAD_ASSIGN_OR_RETURN(std::optional<std::string> merged, Merged(*stored, incoming, a->record));
+    if (merged) puts.push_back({a->key, a->expires, std::move(*merged)});
+  }
+  if (puts.empty()) return absl::OkStatus();
+  if (absl::Status s = store_->CommitMany({}, puts); !s.ok()) return AsUnavailable(s);
   return absl::OkStatus();
 }
 

@@ -239,12 +239,15 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
   }
   // Admissions before their charges: a retry here that sees the charge
   // finds the first answer too.
-  for (const v1::Admission& a : request.admissions()) {
-    IdentityHash key;
-    std::memcpy(key.data(), a.key().data(), key.size());
-    QUOTAD_RETURN_IF_ERROR(admission_->MergeRemoteAdmission(
-        key, absl::FromUnixMicros(a.expires_unix_micros()), a.record()));
+  std::vector<AdmissionController::RemoteAdmission> admissions(
+      static_cast<size_t>(request.admissions_size()));
+  for (size_t i = 0; i < admissions.size(); ++i) {
+    const v1::Admission& a = request.admissions(static_cast<int>(i));
+    std::memcpy(admissions[i].key.data(), a.key().data(), admissions[i].key.size());
+    admissions[i].expires = absl::FromUnixMicros(a.expires_unix_micros());
+    admissions[i].record = a.record();
   }
+  QUOTAD_RETURN_IF_ERROR(admission_->MergeRemoteAdmissions(admissions));
   size_t rejected = 0;
   QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, ApplyInChunks(std::move(slots), &rejected));
   const absl::Time latest_allowed = clock_->Now() + options_.max_clock_skew;

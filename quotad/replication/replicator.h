@@ -115,7 +115,7 @@ class Replicator final : public SlotChangeListener {
 
   void OnLocalSlotAdded(const SlotKey& key, uint64_t amount) override;
   // Queues the admitted request_id for every peer (pushed with the next
-  // batch; peers store it with AdmissionController::MergeRemoteAdmission).
+  // batch; peers store it with AdmissionController::MergeRemoteAdmissions).
   void OnAdmissionRecorded(const IdentityHash& key, absl::Time expires,
                            const std::string& record) override;
 
