@@ -4,7 +4,9 @@
 //
 // Every call carries a deadline (ClientOptions::timeout). Over several nodes,
 // MakeResilientConnection (resilient_connection.h) adds failover, safe
-// retries, circuit breakers and adaptive throttling. When no node answers,
+// retries, circuit breakers and adaptive throttling;
+// MakeDenialCachingConnection (denial_cache.h) answers repeated denials
+// from memory until their retry_after. When no node answers,
 // Decide applies the caller's FailurePolicy: the locate service should fail
 // open with a short timeout (quotad's outage must not become the platform's).
 #ifndef QUOTAD_CLIENT_QUOTA_CLIENT_H_
