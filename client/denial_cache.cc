@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "quotad/rpc/unary.h"
 
 namespace quotad::client {
 namespace {
@@ -19,10 +20,6 @@ std::string Key(const v1::AcquireRequest& r) {
   }
   absl::StrAppend(&key, r.has_cost() ? r.cost() : 1);
   return key;
-}
-
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
 class DenialCachingConnection final : public QuotaConnection {
@@ -67,10 +64,7 @@ class DenialCachingConnection final : public QuotaConnection {
     }
     v1::AcquireResponse response = it->second.response;
     if (response.has_retry_after()) {
-      const absl::Duration left = it->second.retry_at - now;
-      response.mutable_retry_after()->set_seconds(absl::ToInt64Seconds(left));
-      response.mutable_retry_after()->set_nanos(
-          static_cast<int32_t>(absl::ToInt64Nanoseconds(left % absl::Seconds(1))));
+      rpc::SetDuration(it->second.retry_at - now, response.mutable_retry_after());
     }
     return response;
   }
@@ -78,7 +72,7 @@ class DenialCachingConnection final : public QuotaConnection {
   void Remember(std::string key, const v1::AcquireResponse& response) {
     const absl::Time now = options_.now();
     absl::Duration ttl = options_.max_ttl;
-    const absl::Time retry_at = now + FromProto(response.retry_after());
+    const absl::Time retry_at = now + rpc::FromDuration(response.retry_after());
     if (response.has_retry_after()) ttl = std::min(ttl, retry_at - now);
     if (ttl <= absl::ZeroDuration() || options_.max_entries == 0) return;
     absl::MutexLock lock(&mu_);

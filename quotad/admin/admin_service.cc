@@ -180,7 +180,7 @@ absl::StatusOr<v1::Override> AdminServiceImpl::DoSetOverride(const v1::SetOverri
     }
     *o.mutable_expires_at() = req.expires_at();
   } else if (req.has_ttl()) {
-    const absl::Duration ttl = absl::Seconds(req.ttl().seconds()) + absl::Nanoseconds(req.ttl().nanos());
+    const absl::Duration ttl = rpc::FromDuration(req.ttl());
     if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("ttl: must be positive");
     SetTimestamp(now + ttl, o.mutable_expires_at());
   }

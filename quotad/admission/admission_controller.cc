@@ -354,8 +354,9 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
     for (const CounterDelta& d : commit.deltas) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), d.kind}, d.amount);
     }
-    if (commit.put)
+    if (commit.put) {
       listener_->OnAdmissionRecorded(commit.put->key, commit.put->expires, commit.put->record);
+    }
   }
   return absl::OkStatus();
 }

@@ -184,12 +184,14 @@ class AdmissionController {
   // retry of one here replays the first answer and a Refund here gives its
   // charges back. A record already stored is kept, only ever turning
   // refunded (never back); an expired one is skipped. Serialized with
-  // Acquire and Refund of the same request_ids. Errors: InvalidArgument (a
-  // record that does not parse; nothing stored); Unavailable.
+  // Acquire and Refund of the same request_ids. The caller has validated
+  // each record (Replicator::HandlePush). Errors: Unavailable (nothing
+  // stored).
   struct RemoteAdmission {
     IdentityHash key{};
     absl::Time expires;
-    std::string record;  // an IdempotencyRecord
+    std::string record;     // a valid IdempotencyRecord
+    bool refunded = false;  // the record's `refunded`
   };
   absl::Status MergeRemoteAdmissions(absl::Span<const RemoteAdmission> admissions);
 

@@ -13,18 +13,22 @@ std::string Key(absl::string_view tier, char kind, absl::string_view id) {
 std::shared_ptr<BurstLimiter> BurstBudgets::For(absl::string_view tier,
                                                 absl::string_view integration_id, absl::Time now) {
   const int64_t sec = absl::ToUnixSeconds(now);
-  std::string key = integration_id.empty() ? Key(tier, 'p', "") : Key(tier, 'i', integration_id);
+  char kind = integration_id.empty() ? 'p' : 'i';
+  std::string key = Key(tier, kind, integration_id);
   absl::MutexLock lock(&mu_);
   auto it = budgets_.find(key);
-  if (it == budgets_.end() && !integration_id.empty() && integrations_ >= max_budgets_) {
+  if (it == budgets_.end() && kind == 'i' && integrations_ >= max_budgets_) {
     EvictIdleLocked(sec);
-    if (integrations_ >= max_budgets_) key = Key(tier, 'o', "");
+    if (integrations_ >= max_budgets_) {
+      kind = 'o';
+      key = Key(tier, kind, "");
+    }
     it = budgets_.find(key);
   }
   if (it == budgets_.end()) {
     Entry entry;
     entry.limiter = std::make_shared<BurstLimiter>();
-    entry.integration = key[tier.size() + 1] == 'i';
+    entry.integration = kind == 'i';
     integrations_ += entry.integration;
     it = budgets_.emplace(std::move(key), std::move(entry)).first;
   }

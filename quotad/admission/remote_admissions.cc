@@ -12,15 +12,15 @@ namespace {
 
 // The record to store for `incoming` given what is stored (nullopt: keep
 // the stored one). The first answer stays; "refunded" only ever turns on.
-absl::StatusOr<std::optional<std::string>> Merged(const std::optional<std::string>& stored,
-                                                  const v1::IdempotencyRecord& incoming,
-                                                  const std::string& incoming_bytes) {
-  if (!stored) return std::optional<std::string>(incoming_bytes);
+absl::StatusOr<std::optional<std::string>> Merged(
+    const std::optional<std::string>& stored,
+    const AdmissionController::RemoteAdmission& incoming) {
+  if (!stored) return std::optional<std::string>(incoming.record);
   v1::IdempotencyRecord local;
   if (!local.ParseFromString(*stored)) {
     return absl::UnavailableError("stored idempotency record is corrupt");
   }
-  if (local.refunded() || !incoming.refunded()) return std::optional<std::string>();
+  if (local.refunded() || !incoming.refunded) return std::optional<std::string>();
   local.set_refunded(true);
   return std::optional<std::string>(local.SerializeAsString());
 }
@@ -31,12 +31,8 @@ absl::Status AdmissionController::MergeRemoteAdmissions(
     absl::Span<const RemoteAdmission> admissions) {
   const absl::Time now = clock_->Now();
   std::vector<const RemoteAdmission*> live;
-  std::vector<v1::IdempotencyRecord> parsed(admissions.size());
-  for (size_t i = 0; i < admissions.size(); ++i) {
-    if (!parsed[i].ParseFromString(admissions[i].record)) {
-      return absl::InvalidArgumentError("record: not an IdempotencyRecord");
-    }
-    if (admissions[i].expires > now) live.push_back(&admissions[i]);  // else: nothing to keep
+  for (const RemoteAdmission& a : admissions) {
+    if (a.expires > now) live.push_back(&a);  // else: nothing to keep
   }
   if (live.empty()) return absl::OkStatus();
   // In key order (concurrent merges reserve in the same order). An Acquire
@@ -60,8 +56,7 @@ absl::Status AdmissionController::MergeRemoteAdmissions(
     for (const IdempotencyPut& p : puts) {
       if (p.key == a->key) *stored = p.record;
     }
-    const v1::IdempotencyRecord& incoming = parsed[static_cast<size_t>(a - admissions.data())];
-    QUOTAD_ASSIGN_OR_RETURN(std::optional<std::string> merged, Merged(*stored, incoming, a->record));
+    QUOTAD_ASSIGN_OR_RETURN(std::optional<std::string> merged, Merged(*stored, *a));
     if (merged) puts.push_back({a->key, a->expires, std::move(*merged)});
   }
   if (puts.empty()) return absl::OkStatus();

@@ -24,8 +24,10 @@ namespace {
 constexpr size_t kMergeChunkSlots = 256;
 
 // An admitted request_id from a peer: a 16-byte key, a record that parses and
-// names valid counters, an expiry within kMaxAdmissionTtl of `now`.
-absl::Status ValidateAdmission(const v1::Admission& a, absl::Time now) {
+// names valid counters, an expiry within kMaxAdmissionTtl of `now`. Fills
+// `out` for AdmissionController::MergeRemoteAdmissions.
+absl::Status ValidateAdmission(const v1::Admission& a, absl::Time now,
+                               AdmissionController::RemoteAdmission* out) {
   if (a.key().size() != sizeof(IdentityHash)) {
     return absl::InvalidArgumentError("key: not 16 bytes");
   }
@@ -45,6 +47,10 @@ absl::Status ValidateAdmission(const v1::Admission& a, absl::Time now) {
   if (!record.client().empty() && !CounterId::Decode(record.client())) {
     return absl::InvalidArgumentError("record: bad client");
   }
+  std::memcpy(out->key.data(), a.key().data(), out->key.size());
+  out->expires = absl::FromUnixMicros(a.expires_unix_micros());
+  out->record = a.record();
+  out->refunded = record.refunded();
   return absl::OkStatus();
 }
 
@@ -231,22 +237,18 @@ absl::StatusOr<v1::PushResponse> Replicator::HandlePush(const v1::PushRequest& r
       return Malformed(absl::InvalidArgumentError(absl::StrCat("records[", i, "].", s.message())));
     }
   }
+  std::vector<AdmissionController::RemoteAdmission> admissions(
+      static_cast<size_t>(request.admissions_size()));
   for (int i = 0; i < request.admissions_size(); ++i) {
-    if (absl::Status s = ValidateAdmission(request.admissions(i), clock_->Now()); !s.ok()) {
+    if (absl::Status s = ValidateAdmission(request.admissions(i), clock_->Now(),
+                                           &admissions[static_cast<size_t>(i)]);
+        !s.ok()) {
       return Malformed(
           absl::InvalidArgumentError(absl::StrCat("admissions[", i, "].", s.message())));
     }
   }
   // Admissions before their charges: a retry here that sees the charge
   // finds the first answer too.
-  std::vector<AdmissionController::RemoteAdmission> admissions(
-      static_cast<size_t>(request.admissions_size()));
-  for (size_t i = 0; i < admissions.size(); ++i) {
-    const v1::Admission& a = request.admissions(static_cast<int>(i));
-    std::memcpy(admissions[i].key.data(), a.key().data(), admissions[i].key.size());
-    admissions[i].expires = absl::FromUnixMicros(a.expires_unix_micros());
-    admissions[i].record = a.record();
-  }
   QUOTAD_RETURN_IF_ERROR(admission_->MergeRemoteAdmissions(admissions));
   size_t rejected = 0;
   QUOTAD_ASSIGN_OR_RETURN(RemoteMergeResult result, ApplyInChunks(std::move(slots), &rejected));
