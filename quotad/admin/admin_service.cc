@@ -302,7 +302,8 @@ absl::StatusOr<v1::ResetUsageResponse> AdminServiceImpl::DoResetUsage(const v1::
     const bool seen = std::find(reset.begin(), reset.end(), row.id) != reset.end();
     if (!row.client_address || seen) continue;
     reset.push_back(row.id);
-    QUOTAD_ASSIGN_OR_RETURN(int64_t cleared, deps_.admission->ResetCounter(row.id));
+    QUOTAD_ASSIGN_OR_RETURN(int64_t cleared,
+                            deps_.admission->ResetCounter(row.id, UnitOfWindow(row.window)));
     out.set_cleared(out.cleared() + cleared);
   }
   return out;

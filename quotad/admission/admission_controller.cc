@@ -184,8 +184,8 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
 
   // Copies of each counter's buckets, taken under the shard locks.
   absl::InlinedVector<Buckets, kInlineLimits> buckets(plan.counters.size());
-  const uint32_t min_hour = OldestWindowHour(now);
   for (size_t c = 0; c < plan.counters.size(); ++c) {
+    const uint32_t min_hour = OldestWindowBucket(plan.counters[c].unit, now);
     QUOTAD_RETURN_IF_ERROR(cache_.Load(plan.counters[c].id, min_hour, &buckets[c]));
     if (plan.counters[c].legacy_id) {
       Buckets legacy;
@@ -236,10 +236,10 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     burst_taken = true;
   }
 
-  const uint32_t hour = HourOf(now);
   if (charged) {
     for (size_t c = 0; c < plan.counters.size(); ++c) {
       const int64_t amount = plan.counters[c].amount;
+      const uint32_t hour = BucketOf(plan.counters[c].unit, now);
       auto it = std::find_if(buckets[c].begin(), buckets[c].end(),
                              [&](const HourCount& b) { return b.hour == hour; });
       if (it != buckets[c].end()) {
@@ -298,7 +298,8 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   if (charged) {
     auto commit = std::make_unique<PendingCommit>();
     for (const PlannedCounter& c : plan.counters) {
-      commit->deltas.push_back({c.id, hour, CountKind::kCharged, static_cast<uint64_t>(c.amount)});
+      commit->deltas.push_back(
+          {c.id, BucketOf(c.unit, now), CountKind::kCharged, static_cast<uint64_t>(c.amount)});
     }
     commit->shard_ids = shard_ids;
     if (idem_key) {
@@ -308,7 +309,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
       for (const PlannedCounter& c : plan.counters) {
         auto* charged_counter = record.add_charged();
         charged_counter->set_counter_id(c.id.Encode());
-        charged_counter->set_hour(hour);
+        charged_counter->set_hour(BucketOf(c.unit, now));
         charged_counter->set_amount(c.amount);
       }
       commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,

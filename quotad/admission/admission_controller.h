@@ -157,10 +157,11 @@ class AdmissionController {
   // The decision Check would give plus how it was reached. Errors as Check.
   absl::StatusOr<UsageExplanation> Explain(const v1::AcquireRequest& request);
 
-  // Zeroes one counter everywhere: adds a refund to this node's slot equal
-  // to the counter's net usage in each live bucket (so the reset replicates
-  // like any charge). Returns the units cleared. Errors: Unavailable.
-  absl::StatusOr<int64_t> ResetCounter(const CounterId& id);
+  // Zeroes one counter (its buckets are of `unit`) everywhere: adds a refund
+  // to this node's slot equal to the counter's net usage in each bucket its
+  // windows read (so the reset replicates like any charge). Returns the
+  // units cleared. Errors: Unavailable.
+  absl::StatusOr<int64_t> ResetCounter(const CounterId& id, BucketUnit unit);
 
   // Blocks until no group commit is queued or being written. Call after the
   // server stopped accepting calls and before closing the store.

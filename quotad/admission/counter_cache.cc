@@ -91,7 +91,7 @@ absl::Status CounterCache::Load(const CounterId& id, uint32_t min_hour, Buckets*
     Buckets& buckets = it->second;
     // The entry keeps 72 h more than asked: a clock stepped forward and back
     // again must not have trimmed away buckets that count once it is back.
-    const uint32_t keep_from = min_hour > kKeepExtraHours ? min_hour - kKeepExtraHours : 0;
+    const uint32_t keep_from = BucketsBefore(min_hour, kKeepExtraBuckets);
     buckets.erase(std::remove_if(buckets.begin(), buckets.end(),
                                  [&](const HourCount& b) { return b.hour < keep_from; }),
                   buckets.end());

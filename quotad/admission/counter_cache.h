@@ -36,11 +36,12 @@ namespace quotad {
 
 using Buckets = absl::InlinedVector<HourCount, 4>;
 
-// Buckets older than this are outside every window (rolling 24 h or the UTC
-// day) at `now`: what the cache loads and keeps.
-inline uint32_t OldestWindowHour(absl::Time now) {
-  const uint32_t hour = HourOf(now);
-  return hour >= 24 ? hour - 24 : 0;
+// Buckets of `unit` older than this are outside every window of that unit
+// at `now` (hours: the rolling 24 h and the UTC day; minutes: the current
+// minute; days: the calendar month): what the cache loads and keeps.
+inline uint32_t OldestWindowBucket(BucketUnit unit, absl::Time now) {
+  const uint32_t back = unit == BucketUnit::kMinute ? 1 : unit == BucketUnit::kDay ? 31 : 24;
+  return BucketsBefore(BucketOf(unit, now), back);
 }
 using ShardIds = absl::InlinedVector<size_t, 4>;
 
@@ -99,9 +100,10 @@ class CounterCache {
   // Takes and releases the key's shard lock itself.
   std::unique_ptr<IdReservation> ReserveId(const IdentityHash& key);
 
-  // The counter's buckets from `min_hour` on (a copy), loading on a miss.
-  // A cached entry keeps 72 h of buckets older than `min_hour` (so a clock
-  // stepped forward and back hides nothing cached); an entry loaded while
+  // The counter's buckets from `min_hour` on (a copy; a bucket number of the
+  // counter's unit), loading on a miss. A cached entry keeps 72 buckets
+  // older than `min_hour` (so a clock stepped forward and back hides
+  // nothing cached); an entry loaded while
   // the clock was ahead holds only what the store returned then, until it
   // is evicted. Requires the shard lock. Errors: Unavailable.
   absl::Status Load(const CounterId& id, uint32_t min_hour, Buckets* out);
@@ -135,7 +137,7 @@ class CounterCache {
   absl::Status LoadWithPendingMerges(Shard& shard, const CounterId& id, uint32_t min_hour,
                                      Buckets* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
-  static constexpr uint32_t kKeepExtraHours = 72;
+  static constexpr uint32_t kKeepExtraBuckets = 72;
 
   CounterStore* store_;
   const int shards_count_;

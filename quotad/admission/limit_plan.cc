@@ -90,6 +90,7 @@ LimitPlan PlanLimits(const CompiledPolicy& policy, const Classification& cls,
     if (index == specs.size()) {
       PlannedCounter counter;
       counter.amount = spec.per_request ? 1 : req.cost;
+      counter.unit = spec.unit;
       if (spec.is_client_key) {
         counter.id = plan.client;
         counter.legacy_id = plan.legacy_client;

@@ -31,6 +31,7 @@ struct PlannedCounter {
   CounterId id;
   std::optional<CounterId> legacy_id;  // same identity under the previous key
   int64_t amount = 0;                  // what this request adds: its cost, or 1 (COST_REQUESTS)
+  BucketUnit unit = BucketUnit::kHour;  // of its buckets (CountSpec::unit)
 };
 
 // One row evaluated for the request.

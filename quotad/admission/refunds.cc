@@ -10,12 +10,12 @@
 
 namespace quotad {
 
-absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id) {
+absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id, BucketUnit unit) {
   const absl::Time now = clock_->Now();
   CounterCache::Locks locks(&cache_, {cache_.ShardOf(id)});
   Buckets buckets;
-  QUOTAD_RETURN_IF_ERROR(cache_.Load(id, OldestWindowHour(now), &buckets));
-  // Merged and legacy buckets may repeat an hour; sum per hour.
+  QUOTAD_RETURN_IF_ERROR(cache_.Load(id, OldestWindowBucket(unit, now), &buckets));
+  // Merged and legacy buckets may repeat a bucket; sum per bucket.
   std::map<uint32_t, int64_t> net;
   for (const HourCount& b : buckets) net[b.hour] += b.count;
   absl::InlinedVector<CounterDelta, 4> deltas;
@@ -73,14 +73,11 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   v1::RefundResponse resp;
   if (record.refunded() || record.cost() <= 0 || !record.response().allowed()) return resp;
 
-  const uint32_t oldest_live = [&] {
-    const int64_t h = int64_t{HourOf(now)} - policy_->Current()->retention_hours() + 1;
-    return h < 0 ? 0u : static_cast<uint32_t>(h);
-  }();
+  const int64_t retention = policy_->Current()->retention_hours();
   absl::InlinedVector<CounterDelta, kInlineLimits> deltas;
   for (const auto& c : record.charged()) {
     auto id = CounterId::Decode(c.counter_id());
-    if (!id || c.hour() < oldest_live) continue;
+    if (!id || !BucketLive(c.hour(), now, retention)) continue;
     const int64_t amount = c.amount() > 0 ? c.amount() : record.cost();
     deltas.push_back({*id, c.hour(), CountKind::kRefunded, static_cast<uint64_t>(amount)});
   }

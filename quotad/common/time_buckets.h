@@ -1,5 +1,14 @@
-// Hour buckets: every counter is kept per UTC hour. An "hour number" is the
-// count of whole hours since the Unix epoch.
+// Time buckets: every counter is kept per bucket of one unit, chosen by the
+// limit rows that read it (quotad/policy/window.h): an hour for the rolling
+// 24 h, the UTC day and the UTC hour, a minute for MINUTE_UTC, a day for
+// CALENDAR_MONTH_UTC.
+//
+// A bucket number is [unit:2][whole units since the Unix epoch:30]. An hour
+// bucket is the plain "hour number" (unit 0: keys written before units
+// existed read unchanged); a minute bucket is 0x40000000 | minutes, a day
+// bucket 0x80000000 | days. Within one unit numeric order is time order; a
+// counter's buckets are all of one unit (the unit is part of what its id
+// hashes). Minutes fit until the year 4011, hours and days far beyond.
 #ifndef QUOTAD_COMMON_TIME_BUCKETS_H_
 #define QUOTAD_COMMON_TIME_BUCKETS_H_
 
@@ -9,13 +18,43 @@
 
 namespace quotad {
 
-// Floor of hours since the epoch. Fits uint32 until the year 2459.
+enum class BucketUnit : uint8_t { kHour = 0, kMinute = 1, kDay = 2 };
+
+// Floor of hours since the epoch (an hour bucket).
 inline uint32_t HourOf(absl::Time t) {
   return static_cast<uint32_t>(absl::ToUnixSeconds(t) / 3600);
 }
 inline absl::Time StartOfHour(uint32_t hour) { return absl::FromUnixSeconds(int64_t{hour} * 3600); }
 
-// Net count charged to one counter in one hour bucket.
+inline constexpr uint32_t kBucketNumberMask = 0x3FFFFFFFu;
+inline BucketUnit UnitOf(uint32_t bucket) { return static_cast<BucketUnit>(bucket >> 30); }
+inline uint32_t BucketNumber(uint32_t bucket) { return bucket & kBucketNumberMask; }
+inline uint32_t MakeBucket(BucketUnit unit, uint32_t number) {
+  return static_cast<uint32_t>(unit) << 30 | (number & kBucketNumberMask);
+}
+absl::Duration UnitWidth(BucketUnit unit);
+// The bucket of `unit` holding `t` (times before the epoch: bucket 0).
+uint32_t BucketOf(BucketUnit unit, absl::Time t);
+absl::Time BucketStart(uint32_t bucket);
+inline absl::Time BucketEnd(uint32_t bucket) {
+  return BucketStart(bucket) + UnitWidth(UnitOf(bucket));
+}
+// The bucket `n` units before `bucket` (clamped at the unit's bucket 0).
+uint32_t BucketsBefore(uint32_t bucket, uint32_t n);
+
+// How long buckets are kept (storage, replication): hour buckets
+// `hour_retention` hours (the policy's retention_hours); minute buckets
+// kMinuteRetention minutes; day buckets kDayRetention days (a calendar
+// month of 31 days, clock skew and a margin).
+inline constexpr uint32_t kMinuteRetention = 120;
+inline constexpr uint32_t kDayRetention = 35;
+// The oldest live bucket of `unit` at `now`.
+uint32_t OldestLiveBucket(BucketUnit unit, absl::Time now, int64_t hour_retention);
+// Whether `bucket` is still kept at `now`. False for an unknown unit (3).
+bool BucketLive(uint32_t bucket, absl::Time now, int64_t hour_retention);
+
+// Net count charged to one counter in one bucket (`hour`: the bucket number,
+// an hour number for hour buckets).
 struct HourCount {
   uint32_t hour = 0;
   int64_t count = 0;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "quotad/policy/window.h"
 
 namespace quotad {
 namespace {
@@ -40,21 +41,29 @@ class SpecTable {
   explicit SpecTable(CompiledLimits* out, uint32_t client_key_parts)
       : out_(out), client_key_parts_(client_key_parts) {}
 
-  const CountSpec* Get(uint32_t parts, absl::string_view service, bool per_request) {
+  const CountSpec* Get(uint32_t parts, absl::string_view service, bool per_request,
+                       BucketUnit unit) {
     std::vector<std::string> names;
     for (int p = v1::Part_MIN; p <= v1::Part_MAX; ++p) {
       if ((parts >> p) & 1u) names.push_back(v1::Part_Name(static_cast<v1::Part>(p)));
     }
+    // Hour specs keep the text they had before units existed (and so their
+    // counter ids).
+    const char* unit_suffix = unit == BucketUnit::kMinute ? "|minute"
+                              : unit == BucketUnit::kDay  ? "|day"
+                                                          : "";
     std::string canonical = absl::StrCat(absl::StrJoin(names, "+"), "|", service, "|",
-                                         per_request ? "requests" : "units");
+                                         per_request ? "requests" : "units", unit_suffix);
     auto [it, inserted] = by_canonical_.try_emplace(canonical, nullptr);
     if (!inserted) return it->second;
     auto spec = std::make_unique<CountSpec>();
     spec->parts = parts;
     spec->service = std::string(service);
     spec->per_request = per_request;
+    spec->unit = unit;
     spec->canonical = std::move(canonical);
-    spec->is_client_key = parts == client_key_parts_ && service.empty() && !per_request;
+    spec->is_client_key =
+        parts == client_key_parts_ && service.empty() && !per_request && unit == BucketUnit::kHour;
     it->second = spec.get();
     out_->specs.push_back(std::move(spec));
     return it->second;
@@ -74,9 +83,10 @@ LimitRow MakeRow(std::string name, const CountSpec* spec, v1::Window window, int
   row.limit = limit;
   row.reason = ReasonFor(*spec);
   const uint32_t address_parts = Bit(v1::PART_IP) | Bit(v1::PART_USER_AGENT);
-  row.counts_client_address =
-      spec->Has(v1::PART_IP) && (spec->parts & ~address_parts) == 0 && spec->service.empty();
-  row.integration_pool = spec->parts == Bit(v1::PART_INTEGRATION) && spec->service.empty();
+  const bool hours = spec->unit == BucketUnit::kHour;
+  row.counts_client_address = hours && spec->Has(v1::PART_IP) &&
+                              (spec->parts & ~address_parts) == 0 && spec->service.empty();
+  row.integration_pool = hours && spec->parts == Bit(v1::PART_INTEGRATION) && spec->service.empty();
   return row;
 }
 
@@ -84,15 +94,18 @@ LimitRow MakeRow(std::string name, const CountSpec* spec, v1::Window window, int
 void AddShorthandRows(const v1::Tier& t, uint32_t client_key_parts, SpecTable& specs,
                       std::vector<LimitRow>& rows) {
   if (t.has_daily_limit()) {
-    rows.push_back(MakeRow("client_daily", specs.Get(client_key_parts, "", false), t.window(),
+    rows.push_back(MakeRow("client_daily",
+                           specs.Get(client_key_parts, "", false, BucketUnit::kHour), t.window(),
                            t.daily_limit()));
   }
   if (t.group_daily_limit() > 0) {
-    rows.push_back(MakeRow("group_daily", specs.Get(Bit(v1::PART_ADDRESS_GROUP), "", false),
+    rows.push_back(MakeRow("group_daily",
+                           specs.Get(Bit(v1::PART_ADDRESS_GROUP), "", false, BucketUnit::kHour),
                            t.window(), t.group_daily_limit()));
   }
   if (t.integration_daily_limit() > 0) {
-    rows.push_back(MakeRow("integration_daily", specs.Get(Bit(v1::PART_INTEGRATION), "", false),
+    rows.push_back(MakeRow("integration_daily",
+                           specs.Get(Bit(v1::PART_INTEGRATION), "", false, BucketUnit::kHour),
                            t.window(), t.integration_daily_limit()));
   }
 }
@@ -130,6 +143,12 @@ absl::StatusOr<uint32_t> ValidateRow(const v1::Limit& l, int i, const ErrorRepor
   }
   if (!v1::Window_IsValid(l.window())) {
     return err.Error({{"limits", i}, {"window", -1}}, "unknown window");
+  }
+  const uint32_t month_parts = Bit(v1::PART_INTEGRATION) | Bit(v1::PART_SERVICE);
+  if (l.window() == v1::CALENDAR_MONTH_UTC && (parts & ~month_parts) != 0) {
+    return err.Error({{"limits", i}, {"window", -1}},
+                     "a CALENDAR_MONTH_UTC row may count only PART_INTEGRATION and PART_SERVICE "
+                     "(no history of an address or address group is kept longer than a day)");
   }
   if (l.limit() < 0) return err.Error({{"limits", i}, {"limit", -1}}, "must be >= 0");
   if (!v1::Limit::Cost_IsValid(l.cost())) {
@@ -209,9 +228,10 @@ absl::StatusOr<CompiledLimits> CompileLimits(const v1::Policy& policy, const Err
     const v1::Limit& l = policy.limits(i);
     absl::StatusOr<uint32_t> parts = ValidateRow(l, i, err);
     if (!parts.ok()) return parts.status();
-    LimitRow row =
-        MakeRow(l.name(), specs.Get(*parts, l.service(), l.cost() == v1::Limit::COST_REQUESTS),
-                l.window(), l.limit());
+    LimitRow row = MakeRow(l.name(),
+                           specs.Get(*parts, l.service(), l.cost() == v1::Limit::COST_REQUESTS,
+                                     UnitOfWindow(l.window())),
+                           l.window(), l.limit());
     row.enforce = !l.has_enforce() || l.enforce();
     if (absl::Status s = AttachRow(policy, l, i, row, err, out); !s.ok()) return s;
   }
@@ -237,8 +257,9 @@ absl::StatusOr<CompiledLimits> CompileLimits(const v1::Policy& policy, const Err
                                     "' has a row named integration_daily that is not the "
                                     "integration's pool (PART_INTEGRATION alone)"));
     }
-    out.cap_row_by_tier[k] = MakeRow(
-        "integration_daily", specs.Get(Bit(v1::PART_INTEGRATION), "", false), t.window(), 0);
+    out.cap_row_by_tier[k] =
+        MakeRow("integration_daily",
+                specs.Get(Bit(v1::PART_INTEGRATION), "", false, BucketUnit::kHour), t.window(), 0);
   }
   return out;
 }

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "quotad/common/time_buckets.h"
 #include "quotad/policy/policy_errors.h"
 #include "quotad/v1/policy.pb.h"
 #include "quotad/v1/quota.pb.h"
@@ -33,10 +34,14 @@ struct CountSpec {
   uint32_t parts = 0;        // bit (1 << v1::Part) per counted part
   std::string service;       // "" = every service; "x/*" = prefix "x/"; else exact; "!..." = not
   bool per_request = false;  // COST_REQUESTS: 1 per request, else the request's cost
-  // E.g. "ip+user_agent|data/*|requests": hashed into the counter ids, so
-  // two specs never share a counter.
+  // The unit of its buckets: the unit of its rows' window (UnitOfWindow).
+  BucketUnit unit = BucketUnit::kHour;
+  // E.g. "ip+user_agent|data/*|requests" (hour buckets; "|minute" or
+  // "|day" appended for the others): hashed into the counter ids, so two
+  // specs never share a counter.
   std::string canonical;
-  // The spec of the client key (identity.client_key, every service, units):
+  // The spec of the client key (identity.client_key, every service, units,
+  // hour buckets):
   // its counters live in KeySpace::kClient under the client's own hash.
   bool is_client_key = false;
 
@@ -54,10 +59,11 @@ struct LimitRow {
   // false: this row is in shadow mode whatever the tier (Limit.enforce).
   bool enforce = true;
   // Counts the client's address (PART_IP, at most with PART_USER_AGENT, on
-  // every service): an override's daily_limit replaces this row's limit.
+  // every service, in hour buckets): an override's daily_limit replaces
+  // this row's limit.
   bool counts_client_address = false;
-  // Counts the integration alone on every service: integration_caps
-  // replace this row's limit.
+  // Counts the integration alone on every service, in hour buckets:
+  // integration_caps replace this row's limit.
   bool integration_pool = false;
 };
 
@@ -72,7 +78,9 @@ struct CompiledLimits {
 };
 
 // Validates the policy's rows against its tiers (already validated) and
-// resolves them per tier. `client_key_parts` is the client key's part bits.
+// resolves them per tier. A CALENDAR_MONTH_UTC row may count only
+// PART_INTEGRATION and PART_SERVICE: no history of an address or address
+// group is kept longer than a day. `client_key_parts` is the client key's part bits.
 // Errors: InvalidArgument naming the line and field (`err`).
 absl::StatusOr<CompiledLimits> CompileLimits(const v1::Policy& policy, const ErrorReporter& err,
                                              uint32_t client_key_parts);

@@ -124,6 +124,11 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     if (!v1::Window_IsValid(t.window())) {
       return err.Error({{"tiers", i}, {"window", -1}}, "unknown window");
     }
+    if (t.window() == v1::MINUTE_UTC || t.window() == v1::CALENDAR_MONTH_UTC) {
+      return err.Error({{"tiers", i}, {"window", -1}},
+                       "a tier's daily limits take ROLLING_24H, CALENDAR_DAY_UTC or HOUR_UTC; "
+                       "put a minute or month window on a row in `limits`");
+    }
     if (t.daily_limit() < 0) return err.Error({{"tiers", i}, {"daily_limit", -1}}, "must be >= 0");
     if (t.group_daily_limit() < 0) {
       return err.Error({{"tiers", i}, {"group_daily_limit", -1}}, "must be >= 0");

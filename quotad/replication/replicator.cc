@@ -174,7 +174,7 @@ absl::StatusOr<RemoteMergeResult> Replicator::Apply(std::vector<SlotValue> slots
   size_t future = 0;
   slots.erase(std::remove_if(slots.begin(), slots.end(),
                              [&](const SlotValue& s) {
-                               if (StartOfHour(s.key.hour) > latest_allowed) {
+                               if (BucketStart(s.key.hour) > latest_allowed) {
                                  ++future;
                                  return true;
                                }

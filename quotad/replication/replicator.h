@@ -16,7 +16,8 @@
 //    once. A queue that outgrows its bound is dropped (counted) and
 //    anti-entropy repairs the peer.
 //  * Anti-entropy: every interval, per peer, compare per-range sketches
-//    (SlotDigests) over the live hours and pull only the ranges that differ.
+//    (SlotDigests) over the live hours, then the live days, and pull only
+//    the ranges that differ (minute buckets travel by push only).
 //    A node back from an hour-long partition pulls what it missed without a
 //    full state transfer.
 //
@@ -171,10 +172,12 @@ class Replicator final : public SlotChangeListener {
   // One anti-entropy round with peer `index` (0-based in options.peers),
   // bounded by `deadline`. A round compares per-range sketches, refines the
   // differing ranges to hours, and pulls the differing ranges over the hours
-  // in which any of them differs, in byte-bounded pages. It leaves out the origins whose changes arrive by
-  // push (this node's own slot, and each peer's current slot while its
-  // pushes reach this node and it has dropped nothing for it); `full`
-  // (start-up) leaves out only this node's own slot.
+  // in which any of them differs, in byte-bounded pages. It leaves out the
+  // origins whose changes arrive by push (this node's own slot, and each
+  // peer's current slot while its pushes reach this node and it has dropped
+  // nothing for it); `full` (start-up) leaves out only this node's own slot.
+  // Then the same over the live day buckets, leaving out nothing (minute
+  // buckets are never compared: time_buckets.h).
   absl::Status AntiEntropyWith(size_t index, absl::Time deadline, bool full = false);
 
  private:
@@ -221,7 +224,10 @@ class Replicator final : public SlotChangeListener {
       return s;
     }
   };
+  // The live hour buckets a round compares (at most SlotDigests::kHours);
+  // the live day buckets (calendar-month counters).
   HourWindow LiveWindow() const;
+  HourWindow LiveDayWindow() const;
   // Every call to a peer carries this node's key and policy fingerprints.
   template <typename Request>
   void StampKeys(Request* request) const {
@@ -250,7 +256,13 @@ class Replicator final : public SlotChangeListener {
   }
   // Pulls every record page from the round's peer and merges them.
   absl::Status PullRecordsFrom(RoundCalls& calls);
-  // Refines the differing ranges in `refine` to hours and pulls those.
+  // Compares the per-range sketches over `window` with the peer's (leaving
+  // out what both can of `exclude`) and pulls the ranges that differ.
+  // `remote` gets the peer's Digest answer. Returns how many ranges differed.
+  absl::StatusOr<int> RepairWindow(RoundCalls& calls, HourWindow window,
+                                   const std::vector<uint64_t>& exclude,
+                                   v1::DigestResponse* remote);
+  // Refines the differing ranges in `refine` to buckets and pulls those.
   absl::Status PullDiffering(RoundCalls& calls, HourWindow window,
                              const v1::DigestRequest& refine);
   // Pulls every page of `pull` and merges it.

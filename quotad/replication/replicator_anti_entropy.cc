@@ -50,6 +50,13 @@ void Replicator::InitialSync(absl::Duration timeout) {
   }
 }
 
+Replicator::HourWindow Replicator::LiveDayWindow() const {
+  const absl::Time now = clock_->Now();
+  // Like LiveWindow: skip the oldest live day, include a peer's skew.
+  return {BucketsBefore(BucketOf(BucketUnit::kDay, now), kDayRetention - 2),
+          BucketOf(BucketUnit::kDay, now + options_.max_clock_skew)};
+}
+
 Replicator::HourWindow Replicator::LiveWindow() const {
   const absl::Time now = clock_->Now();
   const int64_t retention = policy_->Current()->retention_hours();
@@ -83,15 +90,22 @@ absl::Status CheckRangesAndExclusions(const google::protobuf::RepeatedField<uint
 absl::StatusOr<v1::DigestResponse> Replicator::HandleDigest(const v1::DigestRequest& request) {
   QUOTAD_RETURN_IF_ERROR(CheckSender(request));
   if (request.to_hour() < request.from_hour() ||
-      request.to_hour() - request.from_hour() >= SlotDigests::kHours) {
-    return Malformed(absl::InvalidArgumentError("to_hour: window must be 1..64 hours"));
+      request.to_hour() - request.from_hour() >= SlotDigests::kHours ||
+      UnitOf(request.from_hour()) != UnitOf(request.to_hour()) ||
+      UnitOf(request.from_hour()) == BucketUnit::kMinute) {
+    return Malformed(absl::InvalidArgumentError(
+        "to_hour: window must be 1..64 hour or day buckets (minute buckets are not compared)"));
   }
   if (absl::Status s = CheckRangesAndExclusions(request.ranges(), request.exclude_origins_size());
       !s.ok()) {
     return Malformed(s);
   }
-  const std::vector<uint64_t> excluded = digests_.Separable(
-      std::vector<uint64_t>(request.exclude_origins().begin(), request.exclude_origins().end()));
+  // Day windows are compared whole (SlotDigests keeps no origin's days apart).
+  const std::vector<uint64_t> excluded =
+      UnitOf(request.from_hour()) == BucketUnit::kDay
+          ? std::vector<uint64_t>{}
+          : digests_.Separable(std::vector<uint64_t>(request.exclude_origins().begin(),
+                                                     request.exclude_origins().end()));
   v1::DigestResponse response;
   for (uint64_t o : excluded) response.add_excluded_origins(o);
   if (request.ranges_size() > 0) {
@@ -193,17 +207,33 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
       !peer_origin || std::find(exclude.begin(), exclude.end(), *peer_origin) == exclude.end();
   RoundCalls calls{this, peer, deadline};
 
+  v1::DigestResponse remote;
+  QUOTAD_ASSIGN_OR_RETURN(int differing, RepairWindow(calls, window, exclude, &remote));
+  QUOTAD_ASSIGN_OR_RETURN(uint64_t local_records, RecordsDigest());
+  if (local_records != remote.records_digest()) {
+    QUOTAD_RETURN_IF_ERROR(PullRecordsFrom(calls));
+  }
+  // Day buckets (calendar-month counters): compared whole, nothing left out.
+  v1::DigestResponse days;
+  QUOTAD_ASSIGN_OR_RETURN(int differing_days, RepairWindow(calls, LiveDayWindow(), {}, &days));
+  if (repairs_peer_origin) peer.link.MarkInboundRepaired(drops_before);
+  peer.link.CountAntiEntropy(static_cast<uint64_t>(differing + differing_days));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Replicator::RepairWindow(RoundCalls& calls, HourWindow window,
+                                             const std::vector<uint64_t>& exclude,
+                                             v1::DigestResponse* remote) {
   v1::DigestRequest digest_request = calls.Header<v1::DigestRequest>();
   digest_request.set_from_hour(window.from);
   digest_request.set_to_hour(window.to);
   for (uint64_t o : exclude) digest_request.add_exclude_origins(o);
-  v1::DigestResponse remote;
-  QUOTAD_RETURN_IF_ERROR(calls.Run(&PeerChannel::Digest, digest_request, &remote));
-  if (remote.range_digests_size() != SlotDigests::kRanges) {
+  QUOTAD_RETURN_IF_ERROR(calls.Run(&PeerChannel::Digest, digest_request, remote));
+  if (remote->range_digests_size() != SlotDigests::kRanges) {
     return Malformed(absl::DataLossError("digest response has the wrong number of ranges"));
   }
-  const std::vector<uint64_t> applied(remote.excluded_origins().begin(),
-                                      remote.excluded_origins().end());
+  const std::vector<uint64_t> applied(remote->excluded_origins().begin(),
+                                      remote->excluded_origins().end());
   for (uint64_t o : applied) {
     if (std::find(exclude.begin(), exclude.end(), o) == exclude.end()) {
       return Malformed(absl::DataLossError("digest response left out an origin not asked for"));
@@ -214,20 +244,14 @@ absl::Status Replicator::AntiEntropyWith(size_t index, absl::Time deadline, bool
   refine.clear_exclude_origins();
   for (uint64_t o : applied) refine.add_exclude_origins(o);
   for (int r = 0; r < SlotDigests::kRanges; ++r) {
-    if (local[static_cast<size_t>(r)] != remote.range_digests(r)) {
+    if (local[static_cast<size_t>(r)] != remote->range_digests(r)) {
       refine.add_ranges(static_cast<uint32_t>(r));
     }
   }
   if (refine.ranges_size() > 0) {
     QUOTAD_RETURN_IF_ERROR(PullDiffering(calls, window, refine));
   }
-  QUOTAD_ASSIGN_OR_RETURN(uint64_t local_records, RecordsDigest());
-  if (local_records != remote.records_digest()) {
-    QUOTAD_RETURN_IF_ERROR(PullRecordsFrom(calls));
-  }
-  if (repairs_peer_origin) peer.link.MarkInboundRepaired(drops_before);
-  peer.link.CountAntiEntropy(static_cast<uint64_t>(refine.ranges_size()));
-  return absl::OkStatus();
+  return refine.ranges_size();
 }
 
 absl::Status Replicator::PullDiffering(RoundCalls& calls, HourWindow window,

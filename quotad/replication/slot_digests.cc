@@ -110,6 +110,14 @@ bool SlotDigests::TryAdd(int r, const SlotKey& key, uint64_t contribution) {
 void SlotDigests::Add(const SlotKey& key, uint64_t delta) {
   const int r = RangeOf(key.id);
   const uint64_t contribution = Fingerprint(key) * delta;
+  const BucketUnit unit = UnitOf(key.hour);
+  if (unit == BucketUnit::kMinute) return;  // never compared
+  if (unit == BucketUnit::kDay) {
+    Range& range = ranges_[static_cast<size_t>(r)];
+    absl::MutexLock lock(&range.mu);
+    AddToCell(range.day_cells[key.hour % kHours], key.hour, contribution);
+    return;
+  }
   if (TryAdd(r, key, contribution)) return;
   TrackOrigin(key.origin);
   // Now tracked, or forgotten at once by a concurrent newcomer: either way
@@ -143,6 +151,14 @@ uint64_t SlotDigests::Sum(int r, uint32_t from_hour, uint32_t to_hour,
   const Range& range = ranges_[static_cast<size_t>(r)];
   absl::MutexLock lock(&range.mu);
   uint64_t sum = 0;
+  const BucketUnit unit = UnitOf(from_hour);
+  if (unit == BucketUnit::kMinute) return 0;
+  if (unit == BucketUnit::kDay) {
+    for (uint32_t d = from_hour; d <= to_hour && d - from_hour < kHours; ++d) {
+      sum += CellSum(range.day_cells[d % kHours], d);
+    }
+    return sum;
+  }
   for (uint32_t h = from_hour; h <= to_hour && h - from_hour < kHours; ++h) {
     sum += CellSum(range.cells[h % kHours], h);
     for (int slot : excluded) {

@@ -16,7 +16,14 @@
 // updated longest ago is forgotten for good (its slots still count in the
 // totals; it just cannot be left out any more). A ring cell keeps the newest
 // hour that maps to it: slots of an hour older than the cell's are ignored
-// (windows span fewer than kHours hours). Thread-safe.
+// (windows span fewer than kHours hours).
+//
+// Bucket units (quotad/common/time_buckets.h): the above is for hour
+// buckets. Day buckets (CALENDAR_MONTH_UTC counters) have a ring of their
+// own per range, totals only (no origin can be left out of a day window:
+// the counters are few, so a day range that differs is simply pulled);
+// minute buckets are not sketched at all (push only: a repair would land
+// after its minute is over). A window's unit is its bounds' unit. Thread-safe.
 #ifndef QUOTAD_REPLICATION_SLOT_DIGESTS_H_
 #define QUOTAD_REPLICATION_SLOT_DIGESTS_H_
 
@@ -59,9 +66,10 @@ class SlotDigests {
   // can be left out of a comparison).
   std::vector<uint64_t> Separable(absl::Span<const uint64_t> origins) const;
 
-  // Per-range sketches summed over hours [from_hour, to_hour]
-  // (to_hour - from_hour < kHours), leaving out the slots of `exclude`
-  // (which must be Separable; others are ignored).
+  // Per-range sketches summed over buckets [from_hour, to_hour] (one unit,
+  // to_hour - from_hour < kHours), leaving out the slots of `exclude`
+  // (which must be Separable; others are ignored; day windows leave out
+  // nothing). A minute window sums to 0.
   std::vector<uint64_t> Compute(uint32_t from_hour, uint32_t to_hour,
                                 absl::Span<const uint64_t> exclude = {}) const;
   // Per-(range, hour) sketches of `ranges` (each < kRanges), row-major:
@@ -82,6 +90,7 @@ class SlotDigests {
   struct Range {
     mutable absl::Mutex mu;
     std::array<Cell, kHours> cells ABSL_GUARDED_BY(mu);
+    std::array<Cell, kHours> day_cells ABSL_GUARDED_BY(mu);  // totals only
   };
   static void AddToCell(Cell& cell, uint32_t hour, uint64_t contribution);
   static uint64_t CellSum(const Cell& cell, uint32_t hour) {

@@ -1,4 +1,7 @@
-// The storage seam: durable per-hour counters plus idempotency records.
+// The storage seam: durable per-bucket counters plus idempotency records.
+// Every `hour` below is a bucket number (quotad/common/time_buckets.h): an
+// hour number for hour buckets, a tagged minute or day number otherwise;
+// "live" means within its unit's retention (BucketLive).
 // Business logic talks to this interface only; RocksDbCounterStore is the
 // production implementation.
 #ifndef QUOTAD_STORAGE_COUNTER_STORE_H_
@@ -64,9 +67,10 @@ class CounterStore {
  public:
   virtual ~CounterStore() = default;
 
-  // Net (charged - refunded) per hour bucket with hour >= min_hour, summed
-  // over every origin slot, in ascending hour order. Buckets older than the
-  // retention are never returned. Errors: Unavailable on storage failure.
+  // Net (charged - refunded) per bucket with min_hour <= bucket (of
+  // min_hour's unit: a counter's buckets are all of one unit), summed over
+  // every origin slot, in ascending order. Buckets past their retention are
+  // never returned. Errors: Unavailable on storage failure.
   [[nodiscard]] virtual absl::StatusOr<std::vector<HourCount>> ReadBuckets(const CounterId& id,
                                                                            uint32_t min_hour) = 0;
 

@@ -1,8 +1,11 @@
 // RocksDB key layout. All integers are fixed-width big-endian so byte order
 // is numeric (and so time) order.
 //
-// counters CF:    [key space:1][counter hash:16][hour:4][origin:8][kind:1]
+// counters CF:    [key space:1][counter hash:16][bucket:4][origin:8][kind:1]
 //                  \___ CounterId (17, the prefix) ___/
+//   `bucket` is a time bucket number (quotad/common/time_buckets.h: an
+//   hour number, or a tagged minute or day number; the code calls it
+//   "hour" where hours are meant or were the only unit).
 //   value: uint64 little-endian, combined by the uint64-add merge operator.
 //   `origin` is this data directory's slot id (random, fixed at creation):
 //   each node only ever increments its own slot, so cross-region replication
@@ -19,8 +22,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
+#include "quotad/common/time_buckets.h"
 #include "quotad/identity/identity_hasher.h"
 
 namespace quotad {
@@ -66,9 +70,10 @@ struct DecodedCounterKey {
   uint64_t origin = 0;
   CountKind kind = CountKind::kCharged;
 };
+// Errors: nullopt for a wrong size, key space, bucket unit or kind.
 std::optional<DecodedCounterKey> DecodeCounterKey(absl::string_view key);
 
-// Hour stored at byte offset 17 of a counter key (no other validation).
+// Bucket stored at byte offset 17 of a counter key (no other validation).
 uint32_t CounterKeyHour(absl::string_view key);
 
 // Counter values: uint64 little-endian (the add-merge operator's operands

@@ -44,7 +44,7 @@ class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "quotad.UInt64Add"; }
 };
 
-// Drops counter buckets older than the retention window.
+// Drops counter buckets older than their unit's retention (time_buckets.h).
 class CounterRetentionFilter final : public rocksdb::CompactionFilter {
  public:
   CounterRetentionFilter(Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention)
@@ -52,10 +52,9 @@ class CounterRetentionFilter final : public rocksdb::CompactionFilter {
   Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&,
                     std::string*, std::string*) const override {
     if (key.size() != kCounterKeySize) return Decision::kKeep;
-    const int64_t oldest = int64_t{HourOf(clock_->Now())} - retention_->load() + 1;
-    return int64_t{CounterKeyHour(absl::string_view(key.data(), key.size()))} < oldest
-               ? Decision::kRemove
-               : Decision::kKeep;
+    const uint32_t bucket = CounterKeyHour(absl::string_view(key.data(), key.size()));
+    return BucketLive(bucket, clock_->Now(), retention_->load()) ? Decision::kKeep
+                                                                 : Decision::kRemove;
   }
   const char* Name() const override { return "quotad.CounterRetentionFilter"; }
 

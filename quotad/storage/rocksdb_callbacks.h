@@ -28,7 +28,8 @@ namespace quotad {
 std::shared_ptr<rocksdb::Logger> NewRocksDbLogger();
 
 std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator();
-// `retention_hours` may change while the filter is installed.
+// Hour buckets live `retention_hours` (may change while the filter is
+// installed); minute and day buckets their fixed retention (time_buckets.h).
 std::unique_ptr<rocksdb::CompactionFilter> NewCounterRetentionFilter(
     Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention_hours);
 std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clock);

@@ -9,16 +9,15 @@
 
 namespace quotad {
 
-uint32_t RocksDbCounterStore::OldestLiveHour() const {
-  const int64_t oldest = int64_t{HourOf(clock_->Now())} - retention_hours_->load() + 1;
-  return oldest < 0 ? 0 : static_cast<uint32_t>(oldest);
+uint32_t RocksDbCounterStore::OldestLive(uint32_t like) const {
+  return OldestLiveBucket(UnitOf(like), clock_->Now(), retention_hours_->load());
 }
 
 template <typename Visit>
 absl::Status RocksDbCounterStore::VisitCounter(const CounterId& id, uint32_t min_hour,
                                                const Visit& visit) {
   QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
-  min_hour = std::max(min_hour, OldestLiveHour());
+  min_hour = std::max(min_hour, OldestLive(min_hour));
   std::string lower = id.Encode();
   AppendBigEndian32(&lower, min_hour);
   rocksdb::ReadOptions ro;
@@ -114,12 +113,15 @@ absl::StatusOr<std::vector<uint64_t>> RocksDbCounterStore::GetSlots(
   std::vector<std::string> values;
   std::vector<rocksdb::Status> statuses =
       db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
-  const uint32_t oldest = OldestLiveHour();
+  const absl::Time now = clock_->Now();
+  const int64_t retention = retention_hours_->load();
   std::vector<uint64_t> out(keys.size(), 0);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     QUOTAD_RETURN_IF_ERROR(FromRocks(statuses[i], "read slots"));
-    if (keys[i].hour >= oldest) out[i] = DecodeCounterValue(values[i].data(), values[i].size());
+    if (BucketLive(keys[i].hour, now, retention)) {
+      out[i] = DecodeCounterValue(values[i].data(), values[i].size());
+    }
   }
   return out;
 }
@@ -141,7 +143,7 @@ absl::StatusOr<size_t> RocksDbCounterStore::ScanSlots(
     absl::string_view prefix, uint32_t min_hour, uint32_t max_hour, absl::string_view start_after,
     size_t limit, const std::function<bool(const SlotValue&)>& fn) {
   QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
-  min_hour = std::max(min_hour, OldestLiveHour());
+  min_hour = std::max(min_hour, OldestLive(min_hour));
   rocksdb::ReadOptions ro;
   ro.total_order_seek = true;  // prefixes shorter than the extractor's
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, counters_cf_));
@@ -172,7 +174,7 @@ absl::StatusOr<CounterStore::ScanProgress> RocksDbCounterStore::ScanSlotRanges(
     absl::string_view start_after, size_t max_keys,
     const std::function<bool(const SlotValue&)>& fn) {
   QUOTAD_ASSIGN_OR_RETURN(Access access, Enter());
-  return scanner_->Scan(prefixes, std::max(min_hour, OldestLiveHour()), max_hour, start_after,
+  return scanner_->Scan(prefixes, std::max(min_hour, OldestLive(min_hour)), max_hour, start_after,
                         max_keys, fn);
 }
 

@@ -88,7 +88,8 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   bool healthy() const;
   void SetHealthListener(std::function<void(bool healthy)> listener);
 
-  // Changes the retention used by readers and the compaction filter.
+  // Changes the hour buckets' retention used by readers and the compaction
+  // filter.
   void SetRetentionHours(int64_t hours) { retention_hours_->store(hours); }
 
   // A RocksDB integer property summed over all column families (e.g.
@@ -125,7 +126,8 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   // recovery_.
   absl::Status Written(const rocksdb::Status& s, absl::string_view what);
 
-  uint32_t OldestLiveHour() const;
+  // The oldest live bucket of the unit of `like` (time_buckets.h).
+  uint32_t OldestLive(uint32_t like) const;
   // Calls visit(key, value) for each live slot of `id` from `min_hour`, from
   // one point-in-time view.
   template <typename Visit>

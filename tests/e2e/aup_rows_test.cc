@@ -88,6 +88,14 @@ TEST_F(AupRowsTest, ADataUserSpendsItsDailyUnitsOnDataServicesAndKeepsItsTests) 
   ASSERT_NE(Limit(over, "data_units_daily"), nullptr);
   EXPECT_EQ(Limit(over, "data_units_daily")->used(), 500);
   EXPECT_EQ(Limit(over, "data_requests_hourly")->used(), 50);
+  // The month's units and the minute's requests count the same admissions
+  // (the minute may have turned meanwhile).
+  ASSERT_NE(Limit(over, "data_units_monthly"), nullptr);
+  EXPECT_EQ(Limit(over, "data_units_monthly")->used(), 500);
+  EXPECT_FALSE(Limit(over, "data_units_monthly")->exceeded());
+  ASSERT_NE(Limit(over, "data_requests_per_minute"), nullptr);
+  EXPECT_LE(Limit(over, "data_requests_per_minute")->used(), 50);
+  EXPECT_FALSE(Limit(over, "data_requests_per_minute")->exceeded());
   // The same user's tests are counted by tests_daily alone.
   const auto test = Acquire(data("ndt/ndt7", 1));
   EXPECT_TRUE(test.allowed());

@@ -1,6 +1,7 @@
 // Limits as rows, through the admission controller: rows evaluated together,
-// service-scoped data quotas in units or requests, windows, shadow rows,
-// shared counters, refunds per row, and a row added by a reload.
+// service-scoped data quotas in units or requests, windows (hour, UTC day,
+// minute, calendar month), shadow rows, shared counters, refunds per row,
+// and a row added by a reload.
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -210,6 +211,85 @@ TEST_F(LimitRowsTest, ARowAddedByAReloadKeepsEveryExistingCounter) {
   EXPECT_EQ(Used(Req("192.0.2.80", "z")), 2);
   EXPECT_EQ(Used(Req("192.0.2.80", "z"), "ip_daily"), 2);
   EXPECT_EQ(Used(Req("192.0.2.80", "z"), "group_daily"), 0);  // counts from now on
+}
+
+constexpr char kMinuteAndMonth[] = R"pb(
+  tiers { name: "interactive" daily_limit: 40 }
+  tiers { name: "data" claimable: true }
+  limits {
+    name: "data_per_minute"
+    counts: PART_INTEGRATION
+    tiers: "data"
+    service: "data/*"
+    window: MINUTE_UTC
+    limit: 2
+    cost: COST_REQUESTS
+  }
+  limits {
+    name: "data_monthly"
+    counts: PART_INTEGRATION
+    tiers: "data"
+    service: "data/*"
+    window: CALENDAR_MONTH_UTC
+    limit: 12
+  }
+  limits {
+    name: "data_hourly"
+    counts: PART_INTEGRATION
+    tiers: "data"
+    service: "data/*"
+    window: HOUR_UTC
+    limit: 100
+    cost: COST_REQUESTS
+  }
+  max_cost: 5
+)pb";
+
+TEST_F(LimitRowsTest, AMinuteWindowFreesOnTheMinuteAndAMonthWindowOnTheFirst) {
+  SetPolicy(kMinuteAndMonth);
+  // 10:30: two requests a minute.
+  EXPECT_TRUE(Acquire(Data("data/gcs", 1)).allowed());
+  EXPECT_TRUE(Acquire(Data("data/gcs", 1)).allowed());
+  const auto fast = Acquire(Data("data/gcs", 1));
+  EXPECT_FALSE(fast.allowed());
+  EXPECT_EQ(fast.reason(), v1::REASON_SERVICE_QUOTA);
+  EXPECT_TRUE(FindLimit(fast, "data_per_minute")->exceeded());
+  EXPECT_EQ(FromProto(FindLimit(fast, "data_per_minute")->reset_time()),
+            At("2026-11-26T10:31:00Z"));
+  clock_.Advance(absl::Seconds(59));
+  EXPECT_FALSE(Acquire(Data("data/gcs", 1)).allowed());
+  clock_.Advance(absl::Seconds(1));  // 10:31:00
+  const auto next = Acquire(Data("data/gcs", 5));
+  ASSERT_TRUE(next.allowed());
+  EXPECT_EQ(FindLimit(next, "data_per_minute")->used(), 1);
+  EXPECT_EQ(FindLimit(next, "data_monthly")->used(), 7);
+  // The month: 7 of 12 units, then 12; more fits again on 2026-12-01 00:00
+  // UTC, days later.
+  clock_.Advance(absl::Minutes(1));
+  const auto full = Acquire(Data("data/gcs", 5));
+  EXPECT_TRUE(full.allowed());
+  clock_.Advance(absl::Minutes(1));
+  const auto over = Acquire(Data("data/gcs", 1));
+  EXPECT_FALSE(over.allowed());
+  EXPECT_TRUE(FindLimit(over, "data_monthly")->exceeded());
+  EXPECT_EQ(FromProto(FindLimit(over, "data_monthly")->reset_time()), At("2026-12-01T00:00:00Z"));
+  clock_.Set(At("2026-11-30T23:59:59Z"));
+  EXPECT_EQ(Used(Data("data/gcs", 1), "data_monthly"), 12);
+  EXPECT_FALSE(Acquire(Data("data/gcs", 1)).allowed());
+  clock_.Set(At("2026-12-01T00:00:00Z"));
+  EXPECT_TRUE(Acquire(Data("data/gcs", 1)).allowed());
+  // Another integration never shared any of it.
+  EXPECT_TRUE(Acquire(Data("data/gcs", 1, "lab-2")).allowed());
+}
+
+TEST_F(LimitRowsTest, RowsOverTheSamePartsInDifferentBucketUnitsUseDifferentCounters) {
+  SetPolicy(kMinuteAndMonth);
+  auto explained = admission_->Explain(Data("data/gcs", 1));
+  ASSERT_TRUE(explained.ok()) << explained.status();
+  ASSERT_EQ(explained->counters.size(), 3u);
+  EXPECT_NE(explained->counters[0].id, explained->counters[1].id);  // minute vs day buckets
+  EXPECT_NE(explained->counters[0].id, explained->counters[2].id);  // minute vs hour buckets
+  EXPECT_NE(explained->counters[1].id, explained->counters[2].id);
 }
 
 }  // namespace

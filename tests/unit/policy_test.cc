@@ -323,6 +323,20 @@ INSTANTIATE_TEST_SUITE_P(
                       "tiers { name: \"interactive\" }\nlimits {\n name: \"ua\" counts: "
                       "PART_USER_AGENT limit: 1 }",
                       "limits[0].counts: PART_USER_AGENT only together with PART_IP"},
+        BadPolicyCase{"MonthRowCountingAnAddress",
+                      "tiers { name: \"interactive\" daily_limit: 40 }\nlimits {\n name: \"m\" "
+                      "counts: [ PART_IP, PART_SERVICE ] window: CALENDAR_MONTH_UTC limit: 9 }",
+                      "limits[0].window: a CALENDAR_MONTH_UTC row may count only PART_INTEGRATION"},
+        BadPolicyCase{"MonthRowCountingAGroup",
+                      "tiers { name: \"interactive\" daily_limit: 40 }\nlimits {\n name: \"m\" "
+                      "counts: PART_ADDRESS_GROUP window: CALENDAR_MONTH_UTC limit: 9 }",
+                      "no history of an address or address group is kept longer than a day"},
+        BadPolicyCase{"MinuteWindowOnATier",
+                      "tiers { name: \"interactive\" daily_limit: 40 window: MINUTE_UTC }",
+                      "tiers[0].window: a tier's daily limits take ROLLING_24H"},
+        BadPolicyCase{"MonthWindowOnATier",
+                      "tiers { name: \"interactive\" daily_limit: 40 window: CALENDAR_MONTH_UTC }",
+                      "put a minute or month window on a row"},
         BadPolicyCase{"RowWithoutParts",
                       "tiers { name: \"interactive\" }\nlimits { name: \"x\" limit: 1 }",
                       "limits[0].counts: count at least one part"},

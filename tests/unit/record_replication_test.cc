@@ -267,6 +267,79 @@ TEST_F(MiniCluster, AntiEntropyPullsOnlyTheHoursThatDiffer) {
   EXPECT_EQ(Used(1, "10.0.19.140"), 1);  // client 5004
 }
 
+TEST_F(MiniCluster, AMonthCounterIsRepairedAcrossDaysAndOutlivesTheHourRetention) {
+  // No gossip threads: explicit anti-entropy rounds only. The 2nd of a month,
+  // so the days below stay inside it.
+  const absl::CivilMonth month = absl::ToCivilMonth(clock_.Now(), absl::UTCTimeZone());
+  clock_.Set(absl::FromCivil(month + 1, absl::UTCTimeZone()) + absl::Hours(25));
+  policy_->Set(CompiledPolicy::FromText(R"pb(
+                                          tiers { name: "interactive" daily_limit: 40 }
+                                          tiers { name: "data" claimable: true }
+                                          limits {
+                                            name: "monthly"
+                                            counts: PART_INTEGRATION
+                                            tiers: "data"
+                                            service: "data/*"
+                                            window: CALENDAR_MONTH_UTC
+                                            limit: 1000
+                                          }
+                                          limits {
+                                            name: "per_minute"
+                                            counts: PART_INTEGRATION
+                                            tiers: "data"
+                                            service: "data/*"
+                                            window: MINUTE_UTC
+                                            limit: 1000
+                                          }
+                                        )pb",
+                                        "t")
+                   .value());
+  v1::AcquireRequest req;
+  req.set_ip("192.0.2.1");
+  req.set_integration_id("lab-1");
+  req.set_integration_tier("data");
+  req.set_service("data/gcs");
+  auto used = [&](int node, const char* row) -> int64_t {
+    auto r = nodes_[node].admission->Check(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    for (const auto& l : r->limits()) {
+      if (l.name() == row) return l.used();
+    }
+    return -1;
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(nodes_[0].admission->Acquire(req)->allowed());
+  // Three days on (past the 48 h hour retention and the 64-hour digest
+  // ring), after compactions: n2 never heard of it, and one round repairs it.
+  clock_.Advance(absl::Hours(72));
+  ASSERT_TRUE(nodes_[0].store->CompactAll().ok());
+  auto explained = nodes_[0].admission->Explain(req);
+  ASSERT_TRUE(explained.ok()) << explained.status();
+  CounterId id;
+  for (const auto& c : explained->counters) {
+    if (c.name == "monthly") id = c.id;
+  }
+  auto kept = nodes_[0].store->ReadCounterSlots(id, MakeBucket(BucketUnit::kDay, 0));
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->size(), 1u) << "compaction kept the day bucket";
+  EXPECT_EQ(used(0, "monthly"), 10);
+  EXPECT_EQ(used(1, "monthly"), 0);
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(used(1, "monthly"), 10);
+  // Only the month counter's one day slot moved (minute buckets are never
+  // compared), and a second round finds the day sketches equal.
+  const auto status = nodes_[1].replicator->Status();
+  EXPECT_EQ(status.peers(0).slots_pulled(), 1u);
+  ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(nodes_[1].replicator->Status().peers(0).ranges_repaired(),
+            status.peers(0).ranges_repaired());
+  // Past the day retention (35 days) the bucket is no longer read.
+  clock_.Advance(absl::Hours(24 * 36));
+  ASSERT_TRUE(nodes_[1].store->CompactAll().ok());
+  auto slots = nodes_[1].store->ReadCounterSlots(id, MakeBucket(BucketUnit::kDay, 0));
+  ASSERT_TRUE(slots.ok());
+  EXPECT_TRUE(slots->empty());
+}
+
 TEST_F(MiniCluster, ALinkCutOneWayIsRepairedThroughAThirdNodeAndPushedOriginsAreNotPulled) {
   proxies_[0][2]->SetPartitioned(true);  // n1 -> n3 only
   StartGossip();

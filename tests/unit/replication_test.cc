@@ -75,6 +75,24 @@ TEST(SlotDigestsTest, SketchIsLinearAndWindowed) {
   EXPECT_EQ(b.Compute(101, 110)[2], 0u);  // outside the window
 }
 
+TEST(SlotDigestsTest, DayBucketsHaveTheirOwnRingAndMinuteBucketsAreNotSketched) {
+  SlotDigests a, b;
+  const uint32_t day = MakeBucket(BucketUnit::kDay, 20000);
+  const uint32_t minute = MakeBucket(BucketUnit::kMinute, 29000000);
+  a.Add(Key(3, day, 7), 5);
+  b.Add(Key(3, minute, 7), 5);
+  // Days: only a day window sees them, whatever origins are left out.
+  EXPECT_NE(a.Compute(day - 33, day)[3], 0u);
+  EXPECT_EQ(a.Compute(day - 33, day, {7}), a.Compute(day - 33, day));
+  EXPECT_EQ(a.Compute(100, 110)[3], 0u);
+  // Minutes: nothing anywhere.
+  EXPECT_EQ(b.Compute(minute - 10, minute)[3], 0u);
+  EXPECT_EQ(b.Compute(day - 33, day), SlotDigests().Compute(day - 33, day));
+  // A day's refinement cell.
+  EXPECT_EQ(a.ComputeHours({3}, day - 1, day, {}),
+            (std::vector<uint64_t>{0, a.Compute(day, day)[3]}));
+}
+
 TEST(SlotDigestsTest, LeavingOutAnOriginSubtractsExactlyItsSlots) {
   SlotDigests a, b;
   for (uint8_t seed = 0; seed < 50; ++seed) {

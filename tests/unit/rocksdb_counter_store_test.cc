@@ -229,8 +229,9 @@ TEST_F(RocksDbCounterStoreTest, AFullDiskRefusesWritesKeepsReadsAndTheStoreHeals
   EXPECT_EQ(*store->ReadBuckets(Id(1), h), (std::vector<HourCount>{{h, 2}}));
 
   fs->SetFault(testing::DiskFault::kNone);
-  ASSERT_TRUE(testing::AwaitTrue("the store heals", absl::Seconds(10), [&] {
-                return store->healthy();
+  // The listener runs after the state flips (outside the store's lock).
+  ASSERT_TRUE(testing::AwaitTrue("the store heals and says so", absl::Seconds(10), [&] {
+                return store->healthy() && told_up.load() >= 2;
               }).ok());
   EXPECT_EQ(told_up.load(), 2);  // at SetHealthListener and after healing
   // The acknowledged charge survived the reopen; the refused one is absent.
@@ -296,6 +297,12 @@ TEST(CounterKeyTest, EncodesBigEndianSoByteOrderIsTimeOrder) {
   EXPECT_EQ(decoded->hour, 0x0100u);
   EXPECT_EQ(decoded->origin, 1u);
   EXPECT_FALSE(DecodeCounterKey("short").has_value());
+  // Minute and day buckets decode; the fourth unit tag does not exist.
+  EXPECT_TRUE(DecodeCounterKey(
+                  EncodeCounterKey(id, MakeBucket(BucketUnit::kDay, 9), 1, CountKind::kCharged))
+                  .has_value());
+  EXPECT_FALSE(
+      DecodeCounterKey(EncodeCounterKey(id, 0xC0000009u, 1, CountKind::kCharged)).has_value());
 }
 
 }  // namespace

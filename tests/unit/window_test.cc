@@ -55,6 +55,58 @@ TEST(WindowTest, BucketsAfterNowCountSoABackwardClockStepHidesNoCharge) {
   EXPECT_EQ(WhenFits(buckets, v1::ROLLING_24H, now, 3, 1), BucketLeavesWindow(v1::ROLLING_24H, h + 2));
 }
 
+TEST(WindowTest, AMinuteWindowCountsTheCurrentClockMinuteInMinuteBuckets) {
+  const absl::Time now = At("2026-11-26T10:30:45Z");
+  const uint32_t m = BucketOf(BucketUnit::kMinute, now);
+  EXPECT_EQ(UnitOfWindow(v1::MINUTE_UTC), BucketUnit::kMinute);
+  EXPECT_EQ(BucketStart(m), At("2026-11-26T10:30:00Z"));
+  const std::vector<HourCount> buckets = {{BucketsBefore(m, 1), 7}, {m, 2}};
+  EXPECT_EQ(UsedInWindow(buckets, v1::MINUTE_UTC, now), 2);
+  EXPECT_EQ(*NextRelease(buckets, v1::MINUTE_UTC, now), At("2026-11-26T10:31:00Z"));
+  EXPECT_EQ(*WhenFits(buckets, v1::MINUTE_UTC, now, 2, 1), At("2026-11-26T10:31:00Z"));
+  EXPECT_EQ(UsedInWindow(buckets, v1::MINUTE_UTC, At("2026-11-26T10:31:00Z")), 0);
+  // An hour bucket never counts in a minute window (nor the reverse).
+  EXPECT_EQ(UsedInWindow({{HourOf(now), 5}}, v1::MINUTE_UTC, now), 0);
+  EXPECT_EQ(UsedInWindow({{m, 5}}, v1::ROLLING_24H, now), 0);
+}
+
+TEST(WindowTest, ACalendarMonthCountsDayBucketsAndFreesOnTheFirstAcrossAYear) {
+  const absl::Time now = At("2026-12-31T23:00:00Z");
+  const uint32_t today = BucketOf(BucketUnit::kDay, now);
+  const uint32_t first = BucketOf(BucketUnit::kDay, At("2026-12-01T05:00:00Z"));
+  const uint32_t november = BucketOf(BucketUnit::kDay, At("2026-11-30T12:00:00Z"));
+  EXPECT_EQ(UnitOfWindow(v1::CALENDAR_MONTH_UTC), BucketUnit::kDay);
+  const std::vector<HourCount> buckets = {{november, 100}, {first, 3}, {today, 4}};
+  EXPECT_EQ(UsedInWindow(buckets, v1::CALENDAR_MONTH_UTC, now), 7);
+  EXPECT_EQ(*NextRelease(buckets, v1::CALENDAR_MONTH_UTC, now), At("2027-01-01T00:00:00Z"));
+  EXPECT_EQ(*WhenFits(buckets, v1::CALENDAR_MONTH_UTC, now, 8, 2), At("2027-01-01T00:00:00Z"));
+  EXPECT_EQ(UsedInWindow(buckets, v1::CALENDAR_MONTH_UTC, At("2027-01-01T00:00:00Z")), 0);
+  // February 2028 (a leap year) frees on March 1st.
+  EXPECT_EQ(BucketLeavesWindow(v1::CALENDAR_MONTH_UTC,
+                               BucketOf(BucketUnit::kDay, At("2028-02-29T10:00:00Z"))),
+            At("2028-03-01T00:00:00Z"));
+}
+
+TEST(TimeBucketsTest, EachUnitHasItsTagAndItsRetention) {
+  const absl::Time now = At("2026-11-26T10:30:45Z");
+  EXPECT_EQ(BucketOf(BucketUnit::kHour, now), HourOf(now));  // unit 0: the plain hour number
+  EXPECT_EQ(UnitOf(BucketOf(BucketUnit::kMinute, now)), BucketUnit::kMinute);
+  EXPECT_EQ(UnitOf(BucketOf(BucketUnit::kDay, now)), BucketUnit::kDay);
+  EXPECT_EQ(BucketStart(BucketOf(BucketUnit::kDay, now)), At("2026-11-26T00:00:00Z"));
+  EXPECT_EQ(BucketEnd(BucketOf(BucketUnit::kMinute, now)), At("2026-11-26T10:31:00Z"));
+  // Hours live `retention` hours, minutes 120 minutes, days 35 days.
+  const uint32_t hour = BucketOf(BucketUnit::kHour, now);
+  EXPECT_TRUE(BucketLive(hour, now + absl::Hours(47), 48));
+  EXPECT_FALSE(BucketLive(hour, now + absl::Hours(48), 48));
+  const uint32_t minute = BucketOf(BucketUnit::kMinute, now);
+  EXPECT_TRUE(BucketLive(minute, now + absl::Minutes(119), 48));
+  EXPECT_FALSE(BucketLive(minute, now + absl::Minutes(120), 48));
+  const uint32_t day = BucketOf(BucketUnit::kDay, now);
+  EXPECT_TRUE(BucketLive(day, now + absl::Hours(24 * 34), 48));
+  EXPECT_FALSE(BucketLive(day, now + absl::Hours(24 * 35), 48));
+  EXPECT_FALSE(BucketLive(0xC0000000u | 5, now, 48));  // no such unit
+}
+
 TEST(WindowTest, RefundsReduceUsageButNeverBelowZero) {
   const absl::Time now = At("2026-11-26T10:30:00Z");
   const uint32_t h = HourOf(now);
