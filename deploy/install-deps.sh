@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libhiredis-dev
   clang libclang-rt-14-dev  # the sanitizer and fuzzing build (tests/fuzz/run.sh)
   prometheus python3-yaml systemd  # checks of deploy/ artifacts (tests/deploy/)
+  python3-grpcio  # the Envoy RLS wire client (tests/envoy/)
 )
 
 missing=()

@@ -17,6 +17,7 @@ void AddLimitStatus(const LimitOutcome& l, absl::Time now, v1::AcquireResponse* 
   s->set_used(used);
   s->set_remaining(std::max<int64_t>(0, l.limit - used));
   s->set_exceeded(l.exceeded);
+  s->set_window(l.window);
   if (auto release = NextRelease(*l.buckets, l.window, now)) {
     rpc::SetTimestamp(*release, s->mutable_reset_time());
   }

@@ -53,6 +53,7 @@
 #include "quotad/server/file_watcher.h"
 #include "quotad/server/listeners.h"
 #include "quotad/server/node_gauges.h"
+#include "quotad/service/envoy_rls_service.h"
 #include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 
@@ -281,6 +282,7 @@ int Run() {
   DecisionStats decision_stats(RealClock::Real());
   QuotaServiceImpl service(&admission, &metrics, &decision_stats,
                            absl::GetFlag(FLAGS_max_inflight_calls), &authorizer);
+  EnvoyRlsServiceImpl envoy_rls(&service, RealClock::Real());
 
   ReplicatorOptions replication;
   replication.node_id = node_id;
@@ -363,8 +365,9 @@ int Run() {
   auto credentials = [&](ClientCertificates client_certs) {
     return tls.enabled() ? MakeServerCredentials(tls, client_certs) : nullptr;
   };
-  auto quota_listener = StartListener(ListenerKind::kQuota, absl::GetFlag(FLAGS_listen), {&service},
-                                      credentials(ClientCertificates::kOptional));
+  auto quota_listener =
+      StartListener(ListenerKind::kQuota, absl::GetFlag(FLAGS_listen), {&service, &envoy_rls},
+                    credentials(ClientCertificates::kOptional));
   if (!quota_listener.ok()) return Fail(absl::StrCat("--listen: ", quota_listener.status().message()));
   const int port = quota_listener->port;
   std::unique_ptr<grpc::Server> server = std::move(quota_listener->server);

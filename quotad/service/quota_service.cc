@@ -35,40 +35,53 @@ absl::Status QuotaServiceImpl::Overloaded() const {
       "overloaded: ", max_inflight_, " calls already in progress; nothing charged, retry later"));
 }
 
-grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext* context,
-                                                    const v1::AcquireRequest* request,
-                                                    v1::AcquireResponse* response) {
+void QuotaServiceImpl::StartAcquire(grpc::CallbackServerContext* context, const char* rpc,
+                                    std::shared_ptr<const v1::AcquireRequest> request,
+                                    AcquireDone done) {
   const absl::Time start = absl::Now();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (auto caller = authorizer_->Authorize(*context, Surface::kQuota, {Role::kCharge});
       !caller.ok()) {
-    Observe("Acquire", start, caller.status(), nullptr, nullptr);
-    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
-    return reactor;
+    Observe(rpc, start, caller.status(), nullptr, nullptr);
+    done(caller.status());
+    return;
   }
   if (!Enter()) {
-    Observe("Acquire", start, Overloaded(), nullptr, nullptr);
-    reactor->Finish(rpc::ToGrpcStatus(Overloaded()));
-    return reactor;
+    Observe(rpc, start, Overloaded(), nullptr, nullptr);
+    done(Overloaded());
+    return;
   }
   CallState call;
   call.deadline = absl::FromChrono(context->deadline());
   call.cancelled = [context] { return context->IsCancelled(); };
   // The decision is made here; the durable write is group-committed by the
-  // admission controller, which finishes the call when it is in the WAL.
+  // admission controller, which answers when it is in the WAL.
+  const v1::AcquireRequest& req = *request;
   admission_->AcquireAsync(
-      *request,
-      [this, start, request, response, reactor](absl::StatusOr<v1::AcquireResponse> r) {
-        Observe("Acquire", start, r.status(), request, r.ok() ? &*r : nullptr);
+      req,
+      [this, rpc, start, request = std::move(request),
+       done = std::move(done)](absl::StatusOr<v1::AcquireResponse> r) {
+        Observe(rpc, start, r.status(), request.get(), r.ok() ? &*r : nullptr);
         Leave();
-        if (!r.ok()) {
-          reactor->Finish(rpc::ToGrpcStatus(r.status()));
-          return;
-        }
-        *response = std::move(*r);
-        reactor->Finish(grpc::Status::OK);
+        done(std::move(r));
       },
       std::move(call));
+}
+
+grpc::ServerUnaryReactor* QuotaServiceImpl::Acquire(grpc::CallbackServerContext* context,
+                                                    const v1::AcquireRequest* request,
+                                                    v1::AcquireResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // gRPC owns the request until Finish: shared without ownership.
+  StartAcquire(context, "Acquire",
+               std::shared_ptr<const v1::AcquireRequest>(std::shared_ptr<void>(), request),
+               [response, reactor](absl::StatusOr<v1::AcquireResponse> r) {
+                 if (!r.ok()) {
+                   reactor->Finish(rpc::ToGrpcStatus(r.status()));
+                   return;
+                 }
+                 *response = std::move(*r);
+                 reactor->Finish(grpc::Status::OK);
+               });
   return reactor;
 }
 

@@ -12,8 +12,10 @@
 // integration_id), so a read-only caller cannot learn what a claim grants.
 // Without one, every caller may do everything (development).
 //
-// Overload: at most `max_inflight_calls` calls are in progress at once; one
-// more is answered RESOURCE_EXHAUSTED at once, nothing charged. An Acquire's
+// Overload: at most `max_inflight_calls` calls are in progress at once (this
+// service's and those of surfaces that go through StartAcquire, such as
+// Envoy's rate limit service); one more is answered RESOURCE_EXHAUSTED at
+// once, nothing charged. An Acquire's
 // gRPC deadline and cancellation reach the group committer, so a call given
 // up before its charge is written is not charged.
 #ifndef QUOTAD_SERVICE_QUOTA_SERVICE_H_
@@ -58,6 +60,20 @@ class QuotaServiceImpl final : public v1::QuotaService::CallbackService {
   grpc::ServerUnaryReactor* Refund(grpc::CallbackServerContext* context,
                                    const v1::RefundRequest* request,
                                    v1::RefundResponse* response) override;
+
+  // What Acquire does, for any surface that maps its own request to one
+  // (EnvoyRlsServiceImpl): the "charge" role, the in-flight bound, the
+  // call's deadline and cancellation, metrics and stats under the rpc label
+  // `rpc`. `done` gets the answer exactly once, on a gRPC callback thread or
+  // the group committer's; `request` is kept alive until then.
+  using AcquireDone = AdmissionController::AcquireCallback;
+  void StartAcquire(grpc::CallbackServerContext* context, const char* rpc,
+                    std::shared_ptr<const v1::AcquireRequest> request, AcquireDone done);
+  // Counts a call refused before it reached the admission controller (e.g.
+  // a request another surface could not map).
+  void ObserveRefused(const char* rpc, const absl::Status& status) {
+    Observe(rpc, absl::Now(), status, nullptr, nullptr);
+  }
 
  private:
   void Observe(const char* rpc, absl::Time start, const absl::Status& status,
