@@ -12,6 +12,8 @@ PACKAGES=(
   clang libclang-rt-14-dev  # the sanitizer and fuzzing build (tests/fuzz/run.sh)
   prometheus python3-yaml systemd  # checks of deploy/ artifacts (tests/deploy/)
   python3-grpcio  # the Envoy RLS wire client (tests/envoy/)
+  golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protoc-gen-go-grpc
+  golang-github-golang-protobuf-1-5-dev  # the Go client (client/go/), built offline
 )
 
 missing=()
