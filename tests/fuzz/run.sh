@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${QUOTAD_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SECONDS_EACH="${QUOTAD_FUZZ_SECONDS:-20}"
 FUZZERS=("$@")
-[ "${#FUZZERS[@]}" -gt 0 ] || FUZZERS=(policy callers acquire gossip_push admin)
+[ "${#FUZZERS[@]}" -gt 0 ] || FUZZERS=(policy callers acquire gossip_push admin rls)
 
 "$ROOT/deploy/install-deps.sh"
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -39,7 +39,8 @@ seed_corpus() {
       byte="${BASH_REMATCH[1]}"; type="${BASH_REMATCH[2]}"
       {
         [ "$byte" = "-" ] || printf "\\$(printf '%03o' "$byte")"
-        tail -n +2 "$f" | protoc -I"$ROOT/proto" --encode="$type" "$ROOT"/proto/quotad/v1/*.proto
+        tail -n +2 "$f" | protoc -I"$ROOT/proto" --encode="$type" "$ROOT"/proto/quotad/v1/*.proto \
+          "$ROOT"/proto/envoy/service/ratelimit/v3/rls.proto
       } > "$out/seed-$(basename "$f")"
     else
       cp "$f" "$out/seed-$(basename "$f")"
