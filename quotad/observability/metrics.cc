@@ -8,6 +8,7 @@ namespace quotad {
 
 class Metrics::DynamicGauges final : public prometheus::Collectable {
  public:
+  explicit DynamicGauges(std::map<std::string, std::string> labels) : labels_(std::move(labels)) {}
   void Add(const std::string& name, const std::string& help, GaugeFn fn) {
     absl::MutexLock lock(&mu_);
     gauges_.push_back({name, help, std::move(fn)});
@@ -22,7 +23,9 @@ class Metrics::DynamicGauges final : public prometheus::Collectable {
       family.type = prometheus::MetricType::Gauge;
       for (const Sample& s : g.fn()) {
         prometheus::ClientMetric metric;
-        for (const auto& [k, v] : s.labels) metric.label.push_back({k, v});
+        std::map<std::string, std::string> all = s.labels;  // sorted, as the families' are
+        all.insert(labels_.begin(), labels_.end());         // a sample's own label wins
+        for (const auto& [k, v] : all) metric.label.push_back({k, v});
         metric.gauge.value = s.value;
         family.metric.push_back(std::move(metric));
       }
@@ -37,27 +40,32 @@ class Metrics::DynamicGauges final : public prometheus::Collectable {
     std::string help;
     GaugeFn fn;
   };
+  const std::map<std::string, std::string> labels_;
   mutable absl::Mutex mu_;
   std::vector<Gauge> gauges_ ABSL_GUARDED_BY(mu_);
 };
 
-Metrics::Metrics()
+Metrics::Metrics(std::map<std::string, std::string> labels)
     : registry_(std::make_shared<prometheus::Registry>()),
-      dynamic_(std::make_shared<DynamicGauges>()) {
+      dynamic_(std::make_shared<DynamicGauges>(labels)) {
   rpc_latency_ = &prometheus::BuildHistogram()
                       .Name("quotad_rpc_duration_seconds")
+                      .Labels(labels)
                       .Help("Server-side latency of each RPC, by method and status code")
                       .Register(*registry_);
   decisions_ = &prometheus::BuildCounter()
                     .Name("quotad_decisions_total")
+                    .Labels(labels)
                     .Help("Acquire decisions by tier, reason and shadow mode")
                     .Register(*registry_);
   would_deny_ = &prometheus::BuildCounter()
                      .Name("quotad_shadow_would_deny_total")
+                     .Labels(labels)
                      .Help("Requests allowed only because their limit is in shadow mode")
                      .Register(*registry_);
   reloads_ = &prometheus::BuildCounter()
                   .Name("quotad_policy_reloads_total")
+                  .Labels(labels)
                   .Help("Policy reloads by result")
                   .Register(*registry_);
   reloads_->Add({{"result", "success"}});

@@ -1,7 +1,10 @@
 // Prometheus metrics of a node (prometheus-cpp), served on --metrics_listen
-// at /metrics. Request-path updates are lock-light: label children are
-// resolved once and cached. Dynamic values (gossip state, RocksDB) are read
-// at scrape time through registered gauge callbacks. Thread-safe.
+// at /metrics. Every series carries the node's constant labels (main():
+// `region` and `node`), so dashboards and alerts can select and group by
+// them whatever the scrape configuration. Request-path updates are
+// lock-light: label children are resolved once and cached. Dynamic values
+// (gossip state, RocksDB) are read at scrape time through registered gauge
+// callbacks. Thread-safe.
 #ifndef QUOTAD_OBSERVABILITY_METRICS_H_
 #define QUOTAD_OBSERVABILITY_METRICS_H_
 
@@ -35,7 +38,9 @@ class Metrics {
   };
   using GaugeFn = std::function<std::vector<Sample>()>;
 
-  Metrics();
+  // `labels`: constant labels added to every series (a gauge sample's own
+  // label of the same name wins).
+  explicit Metrics(std::map<std::string, std::string> labels = {});
   ~Metrics();
 
   // Serves /metrics on `address` ("host:port", port 0 picks one).

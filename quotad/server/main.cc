@@ -209,7 +209,7 @@ int Run() {
   auto policy = CompiledPolicy::FromFile(policy_path);
   if (!policy.ok()) return Fail(absl::StrCat("bad policy: ", policy.status().message()));
   PolicyHolder policy_holder(*policy);
-  Metrics metrics;
+  Metrics metrics({{"region", region}, {"node", node_id}});
   auto tier_names = [](const CompiledPolicy& p) {
     std::vector<std::string> names;
     for (const auto& t : p.tiers()) names.push_back(t.name);

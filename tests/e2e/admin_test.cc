@@ -5,12 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <regex>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "client/quota_client.h"
@@ -19,10 +21,10 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "quotad/v1/admin.grpc.pb.h"
+#include "tests/e2e/admin_fixture.h"
 #include "tests/testing/await.h"
 #include "tests/testing/quotad_process.h"
 #include "tests/testing/temp_dir.h"
-#include "tests/e2e/admin_fixture.h"
 
 namespace quotad {
 namespace {
@@ -266,6 +268,16 @@ std::string HttpGet(int port, const std::string& path) {
   return response;
 }
 
+// "{b="2",a="1"}" -> "{a="1",b="2"}": series keys independent of label order.
+std::string SortedLabels(const std::string& braced) {
+  if (braced.size() < 2) return braced;
+  std::vector<std::string> labels =
+      absl::StrSplit(braced.substr(1, braced.size() - 2), absl::ByString("\","), absl::SkipEmpty());
+  for (size_t i = 0; i + 1 < labels.size(); ++i) labels[i] += "\"";
+  std::sort(labels.begin(), labels.end());
+  return absl::StrCat("{", absl::StrJoin(labels, ","), "}");
+}
+
 TEST_F(AdminTest, MetricsAreScrapedAndParse) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Acquire("192.0.2.60").allowed());
   ASSERT_EQ(Admin({"ban", "--ip=192.0.2.61"}).exit_code, 0);
@@ -287,19 +299,31 @@ TEST_F(AdminTest, MetricsAreScrapedAndParse) {
     const std::string l(line);
     ASSERT_TRUE(std::regex_match(l, m, sample)) << "unparsable: " << l;
     const std::string v = m[3].str();
-    values[m[1].str() + m[2].str()] = (v[0] == 'N' || v[0] == 'n' || v.find("nf") != std::string::npos)
-                                          ? 0.0
-                                          : std::stod(v);
+    values[m[1].str() + SortedLabels(m[2].str())] =
+        (v[0] == 'N' || v[0] == 'n' || v.find("nf") != std::string::npos) ? 0.0 : std::stod(v);
     ++samples;
   }
   EXPECT_GT(samples, 10);
-  EXPECT_EQ((values[R"(quotad_decisions_total{reason="REASON_ALLOWED",shadow="false",tier="interactive"})"]), 3);
-  EXPECT_EQ((values[R"(quotad_decisions_total{reason="REASON_BANNED",shadow="false",tier="banned"})"]), 1);
-  EXPECT_EQ((values[R"(quotad_rpc_duration_seconds_count{code="OK",rpc="Acquire"})"]), 4);
-  EXPECT_TRUE(values.count(R"(quotad_rocksdb_bytes{kind="memtable"})"));
-  EXPECT_TRUE(values.count(R"(quotad_auth_refused{code="UNAUTHENTICATED",surface="admin"})"));
-  EXPECT_TRUE(values.count(R"(quotad_gossip_rejected{reason="certificate_mismatch"})"));
-  EXPECT_TRUE(values.count(R"(quotad_gossip_rejected{reason="key_mismatch"})"));
+  EXPECT_EQ(
+      (values
+           [R"(quotad_decisions_total{node="test-node",reason="REASON_ALLOWED",region="test",shadow="false",tier="interactive"})"]),
+      3);
+  EXPECT_EQ(
+      (values
+           [R"(quotad_decisions_total{node="test-node",reason="REASON_BANNED",region="test",shadow="false",tier="banned"})"]),
+      1);
+  EXPECT_EQ(
+      (values
+           [R"(quotad_rpc_duration_seconds_count{code="OK",node="test-node",region="test",rpc="Acquire"})"]),
+      4);
+  EXPECT_TRUE(
+      values.count(R"(quotad_rocksdb_bytes{kind="memtable",node="test-node",region="test"})"));
+  EXPECT_TRUE(values.count(
+      R"(quotad_auth_refused{code="UNAUTHENTICATED",node="test-node",region="test",surface="admin"})"));
+  EXPECT_TRUE(values.count(
+      R"(quotad_gossip_rejected{node="test-node",reason="certificate_mismatch",region="test"})"));
+  EXPECT_TRUE(values.count(
+      R"(quotad_gossip_rejected{node="test-node",reason="key_mismatch",region="test"})"));
   EXPECT_THAT(body, Not(HasSubstr("192.0.2.60")));
   // Every metric the Grafana dashboard queries is one quotad exports.
   const std::string dashboard = ReadFile(QUOTAD_SOURCE_DIR "/deploy/grafana/quotad-dashboard.json");

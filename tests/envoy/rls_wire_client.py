@@ -184,9 +184,15 @@ def main():
 
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                          timeout=10).read().decode()
-        count = lambda code: float(re.search(
-            r'quotad_rpc_duration_seconds_count\{code="%s",rpc="ShouldRateLimit"\} (\S+)' % code,
-            metrics).group(1))
+        def count(code):
+            """quotad_rpc_duration_seconds_count of ShouldRateLimit with `code`."""
+            for line in metrics.splitlines():
+                labels = set(re.findall(r'\w+="[^"]*"', line.split(" ")[0]))
+                if (line.startswith("quotad_rpc_duration_seconds_count{") and
+                        {f'code="{code}"', 'rpc="ShouldRateLimit"', 'node="rls-test"',
+                         'region="test"'} <= labels):
+                    return float(line.split(" ")[-1])
+            return -1
         checks.expect(count("OK") == 42, f"metrics count 42 OK calls: {count('OK')}")
         checks.expect(count("INVALID_ARGUMENT") == 1, "metrics count the refused call")
     except Exception as e:  # a broken node or wire format is a failure, not a crash
