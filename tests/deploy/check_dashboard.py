@@ -15,17 +15,14 @@ deadline. Prints what failed; exits 1 on any failure.
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
 import grpc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "testing"))
+from quotad_node import QuotadNode  # noqa: E402
+
 FAILURES = []
 
 
@@ -34,44 +31,15 @@ def check(cond, message):
         FAILURES.append(message)
 
 
-def wait_for_port(path, proc, deadline_s=20):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"quotad exited ({proc.returncode}) before writing {path}")
-        if os.path.exists(path) and open(path).read().strip():
-            return int(open(path).read())
-        time.sleep(0.05)
-    raise RuntimeError(f"quotad wrote no {path} within {deadline_s} s")
-
-
 def scrape(binary):
     """{metric name: [label dict, ...]} of a fresh node after one Acquire."""
-    work = tempfile.mkdtemp(prefix="quotad-dash-")
-    log = open(f"{work}/node.log", "w")
-    proc = subprocess.Popen(
-        [binary, f"--data_dir={work}/data", f"--policy={ROOT}/deploy/policy/aup.textproto",
-         "--listen=127.0.0.1:0", f"--port_file={work}/port", "--admin_listen=127.0.0.1:0",
-         "--peer_listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
-         f"--metrics_port_file={work}/metrics_port", "--node_id=dash-node",
-         "--region=dash-region"], stderr=log)
-    try:
-        port = wait_for_port(f"{work}/port", proc)
-        metrics_port = wait_for_port(f"{work}/metrics_port", proc)
-        acquire = grpc.insecure_channel(f"127.0.0.1:{port}").unary_unary(
+    policy = f"{ROOT}/deploy/policy/aup.textproto"
+    with QuotadNode(binary, policy, node_id="dash-node", region="dash-region") as node:
+        acquire = grpc.insecure_channel(node.target).unary_unary(
             "/quotad.v1.QuotaService/Acquire", request_serializer=lambda b: b,
             response_deserializer=lambda b: b)
         acquire(b"\x0a\x09192.0.2.1", timeout=10)  # AcquireRequest{ip: "192.0.2.1"}
-        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                      timeout=10).read().decode()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
+        text = node.scrape()
     series = {}
     for line in text.splitlines():
         m = re.match(r"# TYPE (\S+) (\S+)", line)

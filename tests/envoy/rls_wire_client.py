@@ -12,15 +12,12 @@ on any failure. Every wait has a deadline.
 """
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
 import grpc
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+from quotad_node import QuotadNode  # noqa: E402
 
 METHOD = "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit"
 OK, OVER_LIMIT = 1, 2
@@ -111,18 +108,6 @@ def response(data):
     return {"overall_code": f.get(1, [0])[0], "statuses": statuses, "headers": headers}
 
 
-# --- the node ---
-def wait_for_file(path, what, proc, deadline_s=20):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"quotad exited ({proc.returncode}) before writing its {what}")
-        if os.path.exists(path) and open(path).read().strip():
-            return int(open(path).read().strip())
-        time.sleep(0.05)
-    raise RuntimeError(f"quotad wrote no {what} within {deadline_s} s")
-
-
 class Checks:
     def __init__(self):
         self.passed = self.failed = 0
@@ -135,79 +120,71 @@ class Checks:
             print(f"FAILED: {what}")
 
 
+def run_checks(node, checks):
+    """The checks against one node; `checks` collects the verdicts."""
+    channel = grpc.insecure_channel(node.target)
+    call = channel.unary_unary(METHOD, request_serializer=lambda b: b,
+                               response_deserializer=lambda b: b)
+    ask = lambda body: response(call(body, timeout=10))
+    who = [("remote_address", "203.0.113.5"), ("user_agent", "ndt7-js/0.0.6")]
+
+    answers = [ask(request("ndt", [who, [("generic_key", "ndt7")]])) for _ in range(41)]
+    checks.expect(all(a["overall_code"] == OK for a in answers[:40]), "40 admitted")
+    over = answers[40]
+    checks.expect(over["overall_code"] == OVER_LIMIT, f"41st over limit: {over}")
+    checks.expect(len(over["statuses"]) == 2, "one status per descriptor")
+    s = over["statuses"][0]
+    checks.expect(s["code"] == OVER_LIMIT and s["name"] == "client_daily" and
+                  s["requests_per_unit"] == 40 and s["unit"] == UNIT_DAY and
+                  s["limit_remaining"] == 0 and s["reset_seconds"] > 0, f"status {s}")
+    checks.expect(int(over["headers"].get("retry-after", "0")) >= 1,
+                  f"retry-after: {over['headers']}")
+    checks.expect(over["headers"].get("x-quotad-reason") == "REASON_DAILY_LIMIT",
+                  "x-quotad-reason")
+
+    other = [("remote_address", "203.0.113.6"), ("user_agent", "ndt7-js/0.0.6")]
+    three = ask(request("ndt", [other], hits_addend=3))
+    checks.expect(three["overall_code"] == OK and
+                  three["headers"].get("ratelimit-remaining") == "37",
+                  f"hits_addend 3 is a cost of 3: {three['headers']}")
+
+    try:
+        call(request("ndt", [[("user_agent", "x")]]), timeout=10)
+        checks.expect(False, "a request without remote_address is refused")
+    except grpc.RpcError as e:
+        checks.expect(e.code() == grpc.StatusCode.INVALID_ARGUMENT and
+                      "remote_address" in e.details(), f"refused: {e.code()} {e.details()}")
+
+    metrics = node.scrape()
+    def count(code):
+        """quotad_rpc_duration_seconds_count of ShouldRateLimit with `code`."""
+        for line in metrics.splitlines():
+            labels = set(re.findall(r'\w+="[^"]*"', line.split(" ")[0]))
+            if (line.startswith("quotad_rpc_duration_seconds_count{") and
+                    {f'code="{code}"', 'rpc="ShouldRateLimit"', 'node="rls-test"',
+                     'region="test"'} <= labels):
+                return float(line.split(" ")[-1])
+        return -1
+    checks.expect(count("OK") == 42, f"metrics count 42 OK calls: {count('OK')}")
+    checks.expect(count("INVALID_ARGUMENT") == 1, "metrics count the refused call")
+
+
 def main():
     binary, policy = sys.argv[1], sys.argv[2]
-    work = tempfile.mkdtemp(prefix="quotad-rls-")
-    port_file, metrics_file = f"{work}/port", f"{work}/metrics_port"
-    log = open(f"{work}/node.log", "w")
-    proc = subprocess.Popen(
-        [binary, f"--data_dir={work}/data", f"--policy={policy}", "--listen=127.0.0.1:0",
-         f"--port_file={port_file}", "--admin_listen=127.0.0.1:0", "--peer_listen=127.0.0.1:0",
-         "--metrics_listen=127.0.0.1:0", f"--metrics_port_file={metrics_file}",
-         "--node_id=rls-test", "--region=test"], stderr=log)
     checks = Checks()
+    node = None
     try:
-        port = wait_for_file(port_file, "port file", proc)
-        metrics_port = wait_for_file(metrics_file, "metrics port file", proc)
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        call = channel.unary_unary(METHOD, request_serializer=lambda b: b,
-                                   response_deserializer=lambda b: b)
-        ask = lambda body: response(call(body, timeout=10))
-        who = [("remote_address", "203.0.113.5"), ("user_agent", "ndt7-js/0.0.6")]
-
-        answers = [ask(request("ndt", [who, [("generic_key", "ndt7")]])) for _ in range(41)]
-        checks.expect(all(a["overall_code"] == OK for a in answers[:40]), "40 admitted")
-        over = answers[40]
-        checks.expect(over["overall_code"] == OVER_LIMIT, f"41st over limit: {over}")
-        checks.expect(len(over["statuses"]) == 2, "one status per descriptor")
-        s = over["statuses"][0]
-        checks.expect(s["code"] == OVER_LIMIT and s["name"] == "client_daily" and
-                      s["requests_per_unit"] == 40 and s["unit"] == UNIT_DAY and
-                      s["limit_remaining"] == 0 and s["reset_seconds"] > 0, f"status {s}")
-        checks.expect(int(over["headers"].get("retry-after", "0")) >= 1,
-                      f"retry-after: {over['headers']}")
-        checks.expect(over["headers"].get("x-quotad-reason") == "REASON_DAILY_LIMIT",
-                      "x-quotad-reason")
-
-        other = [("remote_address", "203.0.113.6"), ("user_agent", "ndt7-js/0.0.6")]
-        three = ask(request("ndt", [other], hits_addend=3))
-        checks.expect(three["overall_code"] == OK and
-                      three["headers"].get("ratelimit-remaining") == "37",
-                      f"hits_addend 3 is a cost of 3: {three['headers']}")
-
-        try:
-            call(request("ndt", [[("user_agent", "x")]]), timeout=10)
-            checks.expect(False, "a request without remote_address is refused")
-        except grpc.RpcError as e:
-            checks.expect(e.code() == grpc.StatusCode.INVALID_ARGUMENT and
-                          "remote_address" in e.details(), f"refused: {e.code()} {e.details()}")
-
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                         timeout=10).read().decode()
-        def count(code):
-            """quotad_rpc_duration_seconds_count of ShouldRateLimit with `code`."""
-            for line in metrics.splitlines():
-                labels = set(re.findall(r'\w+="[^"]*"', line.split(" ")[0]))
-                if (line.startswith("quotad_rpc_duration_seconds_count{") and
-                        {f'code="{code}"', 'rpc="ShouldRateLimit"', 'node="rls-test"',
-                         'region="test"'} <= labels):
-                    return float(line.split(" ")[-1])
-            return -1
-        checks.expect(count("OK") == 42, f"metrics count 42 OK calls: {count('OK')}")
-        checks.expect(count("INVALID_ARGUMENT") == 1, "metrics count the refused call")
+        node = QuotadNode(binary, policy, node_id="rls-test", region="test")
+        run_checks(node, checks)
     except Exception as e:  # a broken node or wire format is a failure, not a crash
         checks.expect(False, f"{type(e).__name__}: {e}")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            checks.expect(False, "quotad did not stop within 20 s of SIGTERM")
-        log.close()
-        if checks.failed:
-            print(open(f"{work}/node.log").read()[-4000:])
-        shutil.rmtree(work, ignore_errors=True)
+        if node is not None:
+            node.stop()
+            checks.expect(node.stopped_cleanly, "quotad did not stop within 20 s of SIGTERM")
+            if checks.failed:
+                print(node.log_tail())
+            node.close()
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 
