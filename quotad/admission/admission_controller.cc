@@ -236,10 +236,13 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
     burst_taken = true;
   }
 
+  // Where each counter's charge lands: its unit's current bucket.
+  absl::InlinedVector<uint32_t, kInlineLimits> charge_bucket;
   if (charged) {
     for (size_t c = 0; c < plan.counters.size(); ++c) {
       const int64_t amount = plan.counters[c].amount;
       const uint32_t hour = BucketOf(plan.counters[c].unit, now);
+      charge_bucket.push_back(hour);
       auto it = std::find_if(buckets[c].begin(), buckets[c].end(),
                              [&](const HourCount& b) { return b.hour == hour; });
       if (it != buckets[c].end()) {
@@ -297,20 +300,20 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   Decision decision;
   if (charged) {
     auto commit = std::make_unique<PendingCommit>();
-    for (const PlannedCounter& c : plan.counters) {
-      commit->deltas.push_back(
-          {c.id, BucketOf(c.unit, now), CountKind::kCharged, static_cast<uint64_t>(c.amount)});
+    for (size_t c = 0; c < plan.counters.size(); ++c) {
+      commit->deltas.push_back({plan.counters[c].id, charge_bucket[c], CountKind::kCharged,
+                                static_cast<uint64_t>(plan.counters[c].amount)});
     }
     commit->shard_ids = shard_ids;
     if (idem_key) {
       v1::IdempotencyRecord record;
       record.set_cost(cost);
       record.set_client(plan.client.Encode());
-      for (const PlannedCounter& c : plan.counters) {
+      for (const CounterDelta& d : commit->deltas) {
         auto* charged_counter = record.add_charged();
-        charged_counter->set_counter_id(c.id.Encode());
-        charged_counter->set_hour(BucketOf(c.unit, now));
-        charged_counter->set_amount(c.amount);
+        charged_counter->set_counter_id(d.id.Encode());
+        charged_counter->set_hour(d.hour);
+        charged_counter->set_amount(static_cast<int64_t>(d.amount));
       }
       commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,
                                    SerializeRecordWithResponse(record, resp)};

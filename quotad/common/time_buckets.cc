@@ -39,11 +39,7 @@ uint32_t OldestLiveBucket(BucketUnit unit, absl::Time now, int64_t hour_retentio
 }
 
 bool BucketLive(uint32_t bucket, absl::Time now, int64_t hour_retention) {
-  const BucketUnit unit = UnitOf(bucket);
-  if (unit != BucketUnit::kHour && unit != BucketUnit::kMinute && unit != BucketUnit::kDay) {
-    return false;
-  }
-  return bucket >= OldestLiveBucket(unit, now, hour_retention);
+  return KnownUnit(bucket) && bucket >= OldestLiveBucket(UnitOf(bucket), now, hour_retention);
 }
 
 }  // namespace quotad

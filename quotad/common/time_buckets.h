@@ -29,6 +29,10 @@ inline absl::Time StartOfHour(uint32_t hour) { return absl::FromUnixSeconds(int6
 inline constexpr uint32_t kBucketNumberMask = 0x3FFFFFFFu;
 inline BucketUnit UnitOf(uint32_t bucket) { return static_cast<BucketUnit>(bucket >> 30); }
 inline uint32_t BucketNumber(uint32_t bucket) { return bucket & kBucketNumberMask; }
+// False for the fourth unit tag (3), which no bucket has.
+inline bool KnownUnit(uint32_t bucket) {
+  return static_cast<uint8_t>(UnitOf(bucket)) <= static_cast<uint8_t>(BucketUnit::kDay);
+}
 inline uint32_t MakeBucket(BucketUnit unit, uint32_t number) {
   return static_cast<uint32_t>(unit) << 30 | (number & kBucketNumberMask);
 }

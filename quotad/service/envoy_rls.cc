@@ -54,7 +54,8 @@ absl::StatusOr<int64_t> Cost(const rls::RateLimitRequest& request) {
   return static_cast<int64_t>(std::min<uint64_t>(cost, std::numeric_limits<int64_t>::max()));
 }
 
-Unit::Unit UnitOf(const v1::LimitStatus& limit) {
+// The Envoy unit of a limit's window.
+Unit::Unit EnvoyUnit(const v1::LimitStatus& limit) {
   if (limit.name() == "automated_burst") return Unit::MINUTE;
   switch (limit.window()) {
     case v1::MINUTE_UTC:
@@ -155,19 +156,16 @@ rls::RateLimitResponse ToRateLimitResponse(const v1::AcquireResponse& response, 
     auto* current = status.mutable_current_limit();
     current->set_name(limit->name());
     current->set_requests_per_unit(Clamp32(limit->limit()));
-    current->set_unit(UnitOf(*limit));
+    current->set_unit(EnvoyUnit(*limit));
     status.set_limit_remaining(Clamp32(limit->remaining()));
+    absl::Duration until = absl::ZeroDuration();  // until the limit frees capacity
     if (limit->has_reset_time()) {
-      const absl::Duration until =
-          std::max(rpc::FromTimestamp(limit->reset_time()) - now, absl::ZeroDuration());
+      until = std::max(rpc::FromTimestamp(limit->reset_time()) - now, absl::ZeroDuration());
       rpc::SetDuration(until, status.mutable_duration_until_reset());
     }
     AddHeader(&out, "ratelimit-limit", absl::StrCat(limit->limit()));
     AddHeader(&out, "ratelimit-remaining", absl::StrCat(std::max<int64_t>(limit->remaining(), 0)));
-    AddHeader(&out, "ratelimit-reset",
-              absl::StrCat(limit->has_reset_time()
-                               ? CeilSeconds(rpc::FromTimestamp(limit->reset_time()) - now)
-                               : 0));
+    AddHeader(&out, "ratelimit-reset", absl::StrCat(CeilSeconds(until)));
   }
   for (int i = 0; i < descriptors; ++i) *out.add_statuses() = status;
   if (!response.allowed()) {

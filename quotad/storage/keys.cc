@@ -77,9 +77,7 @@ std::optional<DecodedCounterKey> DecodeCounterKey(absl::string_view key) {
   DecodedCounterKey out;
   out.id = *id;
   out.hour = ReadBigEndian32(key.data() + CounterId::kEncodedSize);
-  if (static_cast<uint8_t>(UnitOf(out.hour)) > static_cast<uint8_t>(BucketUnit::kDay)) {
-    return std::nullopt;  // no such bucket unit
-  }
+  if (!KnownUnit(out.hour)) return std::nullopt;
   out.origin = ReadBigEndian64(key.data() + CounterId::kEncodedSize + 4);
   out.kind = static_cast<CountKind>(kind);
   return out;

@@ -93,4 +93,35 @@ std::string FuzzNode::StateDigest() {
   return response->SerializeAsString();
 }
 
+namespace {
+
+int64_t UsedSum(const absl::StatusOr<v1::AcquireResponse>& answer) {
+  int64_t sum = 0;
+  if (answer.ok()) {
+    for (const v1::LimitStatus& l : answer->limits()) sum += l.used();
+  }
+  return sum;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::AcquireResponse> CheckedAcquire(const v1::AcquireRequest& request) {
+  AdmissionController& admission = FuzzNode::Get().admission();
+  const auto before = admission.Check(request);
+  auto answer = admission.Acquire(request);
+  if (!answer.ok()) {
+    FuzzCheckError(answer.status(), absl::StatusCode::kInvalidArgument, "refused acquire");
+    FuzzCheck(UsedSum(admission.Check(request)) == UsedSum(before), "a refused call charged");
+    return answer;
+  }
+  if (answer->allowed() && !answer->shadow_denied() && !answer->replayed()) {
+    for (const v1::LimitStatus& l : answer->limits()) {
+      FuzzCheck(!l.exceeded(), absl::StrCat("admitted past ", l.name()));
+      FuzzCheck(l.limit() <= 0 || l.used() <= l.limit(),
+                absl::StrCat("admitted: ", l.name(), " used ", l.used(), " of ", l.limit()));
+    }
+  }
+  return answer;
+}
+
 }  // namespace quotad::fuzz

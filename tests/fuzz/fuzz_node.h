@@ -41,6 +41,12 @@ void FuzzCheckError(const absl::Status& status, absl::StatusCode code, absl::str
 // The production AUP policy (deploy/policy/aup.textproto).
 std::shared_ptr<const CompiledPolicy> ProductionPolicy();
 
+// Acquire on the node with the request path's contract checked: a refused
+// call is InvalidArgument and charges nothing (Check reads the same usage
+// before and after); an enforced, fresh admission exceeds no limit and uses
+// no more than a limit allows. Returns the answer.
+absl::StatusOr<v1::AcquireResponse> CheckedAcquire(const v1::AcquireRequest& request);
+
 class FuzzNode {
  public:
   static constexpr char kNodeId[] = "n1";
