@@ -121,8 +121,9 @@ std::vector<Command> Commands() {
        [] { return RunPolicy(true); }},
       {"cluster status", "this node and each peer: region, up/down, lag, version", "--json",
        [] { return RunClusterStatus(); }},
-      {"stats", "decisions per tier and reason, usage distribution, top integrations", "--json",
-       [] { return RunStats(); }},
+      {"stats",
+       "decisions per tier and reason, usage distribution, near-limit counts, top integrations",
+       "[--cluster] --json", [] { return RunStats(); }},
       {"audit", "recent admin changes, newest first", "--limit, --json", [] { return RunAudit(); }},
   };
 }

@@ -253,9 +253,29 @@ int RunClusterStatus() {
 }
 
 int RunStats() {
+  v1::GetStatsRequest req;
+  req.set_cluster(absl::GetFlag(FLAGS_cluster));
   return CallAdmin<v1::GetStatsRequest, v1::StatsResponse>(
-      &v1::AdminService::Stub::GetStats, v1::GetStatsRequest(), [](const v1::StatsResponse& resp) {
+      &v1::AdminService::Stub::GetStats, req, [](const v1::StatsResponse& resp) {
         std::cout << "node " << resp.node_id() << " (" << resp.region() << ")\n\n";
+        if (resp.cluster()) {
+          std::cout << "cluster: " << resp.nodes_size() << " nodes, " << resp.unreachable_nodes()
+                    << " unreachable; figures below merged over the reachable ones\n"
+                    << std::left << std::setw(20) << "NODE" << std::setw(16) << "REGION"
+                    << std::setw(14) << "DECISIONS/1h"
+                    << "ACTIVE CLIENTS\n";
+          for (const auto& n : resp.nodes()) {
+            int64_t hour = 0;
+            for (const auto& d : n.stats().decisions()) hour += d.last_hour();
+            std::cout << std::setw(20) << n.node_id() << std::setw(16) << n.region();
+            if (n.reachable()) {
+              std::cout << std::setw(14) << hour << n.stats().active_clients() << "\n";
+            } else {
+              std::cout << "UNREACHABLE: " << n.error() << "\n";
+            }
+          }
+          std::cout << "\n";
+        }
         std::cout << std::left << std::setw(16) << "TIER" << std::setw(28) << "REASON"
                   << std::setw(8) << "SHADOW" << std::setw(10) << "1m" << std::setw(10) << "1h"
                   << "1d\n";
@@ -264,9 +284,15 @@ int RunStats() {
                     << std::setw(8) << (d.shadow() ? "yes" : "") << std::setw(10) << d.last_minute()
                     << std::setw(10) << d.last_hour() << d.last_day() << "\n";
         }
-        std::cout << "\nclients by tests used in the last 24h:\n";
+        std::cout << "\n"
+                  << resp.active_clients() << " clients active in the last 24h; by tests used:\n";
         for (const auto& b : resp.usage_distribution()) {
           std::cout << "  " << std::setw(6) << b.tests() << b.clients() << "\n";
+        }
+        std::cout << "\nat or above 80% of a limit (latest decision, last hour):\n";
+        for (const auto& n : resp.near_limit()) {
+          std::cout << "  " << std::setw(16) << n.tier() << std::setw(13) << n.subject()
+                    << n.count() << "\n";
         }
         std::cout << "\ntop integrations by tests (tests/denials):\n";
         for (const auto& i : resp.top_by_tests()) {

@@ -28,6 +28,7 @@ ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM CA that signed the node's certificate (TLS on when set)");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate (mTLS; with --tls_key_file)");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(bool, cluster, false, "stats: every node of the cluster, per node and merged");
 ABSL_FLAG(std::string, prefix, "", "address prefix (CIDR) to match, e.g. 203.0.113.0/24");
 ABSL_FLAG(std::string, tier, "", "tier name (override set; filter for override list)");
 ABSL_FLAG(int64_t, daily_limit, 0, "custom per-client daily limit for an override (0 = tier's)");

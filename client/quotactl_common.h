@@ -42,6 +42,7 @@ ABSL_DECLARE_FLAG(std::string, for);
 ABSL_DECLARE_FLAG(std::string, reason);
 ABSL_DECLARE_FLAG(std::string, id);
 ABSL_DECLARE_FLAG(int32_t, limit);
+ABSL_DECLARE_FLAG(bool, cluster);
 
 namespace quotad::quotactl {
 

@@ -12,9 +12,11 @@
 #include "quotad/admission/admission_controller.h"
 #include "quotad/observability/decision_stats.h"
 #include "quotad/observability/metrics.h"
+#include "quotad/observability/near_limit.h"
+#include "quotad/observability/usage_tracker.h"
 #include "quotad/replication/replicator.h"
-#include "quotad/security/authorizer.h"
 #include "quotad/rpc/unary.h"
+#include "quotad/security/authorizer.h"
 #include "quotad/storage/audit_store.h"
 #include "quotad/storage/counter_store.h"
 #include "quotad/v1/admin.grpc.pb.h"
@@ -30,6 +32,8 @@ struct AdminDeps {
   Replicator* replicator = nullptr;
   PolicyHolder* policy = nullptr;
   DecisionStats* stats = nullptr;
+  UsageTracker* usage = nullptr;           // the usage distribution
+  NearLimitTracker* near_limit = nullptr;  // near-limit counts
   Metrics* metrics = nullptr;  // may be null
   const IdentityHasher* hasher = nullptr;
   Clock* clock = nullptr;
@@ -106,7 +110,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::StatusOr<v1::ResetUsageResponse> DoResetUsage(const v1::UsageRequest& req);
   absl::StatusOr<v1::GetPolicyResponse> DoGetPolicy();
   absl::StatusOr<v1::ClusterStatusResponse> DoClusterStatus();
-  absl::StatusOr<v1::StatsResponse> DoGetStats();
+  // This node's own aggregates, or with `req.cluster` every node's merged
+  // (admin_stats.cc; blocks up to kClusterStatsTimeout for the peers).
+  absl::StatusOr<v1::StatsResponse> DoGetStats(const v1::GetStatsRequest& req);
+  static constexpr absl::Duration kClusterStatsTimeout = absl::Seconds(3);
 
  private:
   // Admin writes need "admin"; reads "admin" or "admin_read".

@@ -7,10 +7,10 @@
 #include <tuple>
 
 #include "absl/random/random.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "quotad/admission/decision_response.h"
+#include "quotad/admission/idempotency_records.h"
 #include "quotad/admission/limit_plan.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
@@ -20,45 +20,6 @@
 
 namespace quotad {
 namespace {
-
-
-// `record` (whose response field is unset) serialized with `response` as its
-// response field, without copying the response into the record: protobuf's
-// wire format lets a message field be appended as tag + length + bytes.
-std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
-                                        const v1::AcquireResponse& response) {
-  using google::protobuf::io::CodedOutputStream;
-  std::string out = record.SerializeAsString();
-  const size_t size = response.ByteSizeLong();
-  uint8_t header[1 + 5];  // tag + at most 5 varint bytes for a 32-bit length
-  header[0] = static_cast<uint8_t>((v1::IdempotencyRecord::kResponseFieldNumber << 3) | 2);
-  const uint8_t* header_end =
-      CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), header + 1);
-  out.append(reinterpret_cast<const char*>(header), static_cast<size_t>(header_end - header));
-  const size_t offset = out.size();
-  out.resize(offset + size);
-  response.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data() + offset));
-  return out;
-}
-
-// A request_id names one test of one client: its stored admission must have
-// been decided for this client's key (under the current or, during a key
-// rotation, the previous key). Records written before the key was stored
-// name it as their first charged counter; records from before ids were
-// bound (neither) pass.
-absl::Status CheckSameClient(const v1::IdempotencyRecord& record, const LimitPlan& plan) {
-  const std::string* stored = &record.client();
-  if (stored->empty()) {
-    if (record.charged().empty()) return absl::OkStatus();
-    stored = &record.charged(0).counter_id();
-  }
-  const std::optional<CounterId> client = CounterId::Decode(*stored);
-  if (!client || *client == plan.client || (plan.legacy_client && *client == *plan.legacy_client)) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      "request_id: already used for another client (a request_id names one test of one client)");
-}
 
 absl::BitGenRef ThreadLocalGen() {
   thread_local absl::InsecureBitGen gen;
@@ -202,10 +163,19 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   v1::Reason blocking = v1::REASON_UNSPECIFIED;
   v1::Reason shadowed = v1::REASON_UNSPECIFIED;
   absl::InlinedVector<bool, kInlineLimits> exceeded(limits.size(), false);
+  DecisionNote note{tier.name, plan.client};
   for (size_t i = 0; i < limits.size(); ++i) {
     const PlannedLimit& l = limits[i];
-    const int64_t used = UsedInWindow(buckets[l.counter], l.window, now);
-    if (used + plan.counters[l.counter].amount <= l.limit) continue;
+    const int64_t after =
+        UsedInWindow(buckets[l.counter], l.window, now) + plan.counters[l.counter].amount;
+    // Near-limit signal (usage_observer.h): at or above 80% of the row.
+    const bool near = l.limit > 0 && after * 5 >= l.limit * 4;
+    note.client_near |= near && l.client_address;
+    if (l.integration_pool) {
+      note.pool = plan.counters[l.counter].id;
+      note.pool_near |= near;
+    }
+    if (after <= l.limit) continue;
     exceeded[i] = true;
     v1::Reason& first = l.enforce ? blocking : shadowed;
     if (first == v1::REASON_UNSPECIFIED) first = l.reason;
@@ -298,6 +268,7 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   //    double charges), and a client hammering past its limit costs no disk
   //    writes at all. Its request_id reservation ends when Decide returns.
   Decision decision;
+  if (charge) decision.note = std::move(note);
   if (charged) {
     auto commit = std::make_unique<PendingCommit>();
     for (size_t c = 0; c < plan.counters.size(); ++c) {
@@ -354,6 +325,8 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
     QUOTAD_LOG(DEBUG) << "commit failed: " << written;
     return AsUnavailable(written);
   }
+  for (const CounterDelta& d : commit.deltas)
+    NotifyUsage(d.id, d.hour, static_cast<int64_t>(d.amount));
   if (listener_ != nullptr) {
     for (const CounterDelta& d : commit.deltas) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), d.kind}, d.amount);
@@ -372,6 +345,9 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
   }
   absl::StatusOr<Decision> decision = Decide(request, /*charge=*/true);
   if (!decision.ok()) return done(decision.status());
+  if (decision->note) {
+    for (UsageObserver* o : observers_) o->OnDecision(*decision->note);
+  }
   // Denials and replays write nothing and are answered at once.
   if (decision->commit == nullptr) return done(std::move(decision->response));
   GroupCommitter::Job job;
@@ -395,5 +371,17 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
 }
 
 void AdmissionController::WaitForIdle() { committer_.WaitForIdle(); }
+
+absl::StatusOr<RemoteMergeResult> AdmissionController::MergeRemoteSlots(
+    absl::Span<const SlotValue> slots) {
+  absl::StatusOr<RemoteMergeResult> result = merger_.Merge(slots);
+  if (result.ok()) {
+    for (const SlotChange& c : result->applied) {
+      const PendingMerge change{c.key, c.old_value, c.new_value};
+      NotifyUsage(c.key.id, c.key.hour, change.NetDelta());
+    }
+  }
+  return result;
+}
 
 }  // namespace quotad

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,7 @@
 #include "quotad/admission/limit_plan.h"
 #include "quotad/admission/replica_merger.h"
 #include "quotad/admission/request_validation.h"
+#include "quotad/admission/usage_observer.h"
 #include "quotad/common/clock.h"
 #include "quotad/identity/identity_hasher.h"
 #include "quotad/policy/override_source.h"
@@ -174,12 +176,15 @@ class AdmissionController {
   // Registers the replication listener. Call before serving; may be null.
   void SetChangeListener(SlotChangeListener* listener) { listener_ = listener; }
 
+  // Adds an observer of usage changes and decisions (dashboards'
+  // aggregates, usage_observer.h). Call before serving (and before
+  // replicating: merged slots are reported too). Borrowed.
+  void AddUsageObserver(UsageObserver* observer) { observers_.push_back(observer); }
+
   // Merges slots learned from peers (ReplicaMerger: local = max(local,
   // remote) per slot, one durable write, no request-path lock held across
   // it). Errors: Unavailable (nothing applied).
-  absl::StatusOr<RemoteMergeResult> MergeRemoteSlots(absl::Span<const SlotValue> slots) {
-    return merger_.Merge(slots);
-  }
+  absl::StatusOr<RemoteMergeResult> MergeRemoteSlots(absl::Span<const SlotValue> slots);
 
   // Stores admitted request_ids learned from a peer, in one write, so a
   // retry of one here replays the first answer and a Refund here gives its
@@ -205,9 +210,14 @@ class AdmissionController {
   struct Decision {
     v1::AcquireResponse response;
     std::unique_ptr<PendingCommit> commit;  // null when nothing to write
+    std::optional<DecisionNote> note;       // a fresh decision to charge (not a replay)
   };
   absl::StatusOr<Decision> Decide(const v1::AcquireRequest& request, bool charge,
                                   UsageExplanation* explain = nullptr);
+  // Tells every observer that `id`'s net count in `bucket` changed.
+  void NotifyUsage(const CounterId& id, uint32_t bucket, int64_t delta) {
+    for (UsageObserver* o : observers_) o->OnUsageChanged(id, bucket, delta);
+  }
   // Runs after the commit's batch was written with status `written`.
   absl::Status FinishCommit(PendingCommit& commit, const absl::Status& written);
   CounterStore* store_;
@@ -217,6 +227,7 @@ class AdmissionController {
   Clock* clock_;
   const OverrideSource* overrides_;
   SlotChangeListener* listener_ = nullptr;
+  std::vector<UsageObserver*> observers_;
   AdmissionOptions options_;
   CounterCache cache_;
   ReplicaMerger merger_;

@@ -108,7 +108,7 @@ LimitPlan PlanLimits(const CompiledPolicy& policy, const Classification& cls,
     if (row.counts_client_address && cls.custom_daily_limit > 0) limit = cls.custom_daily_limit;
     if (row.integration_pool && cap) limit = *cap;
     plan.limits.push_back({row.name.c_str(), row.reason, index, limit, row.window, row.enforce,
-                           row.counts_client_address});
+                           row.counts_client_address, row.integration_pool});
   };
   for (const LimitRow& row : tier.rows) add(row);
   if (cap && tier.integration_cap_row) add(*tier.integration_cap_row);

@@ -43,6 +43,7 @@ struct PlannedLimit {
   v1::Window window = v1::ROLLING_24H;
   bool enforce = true;          // the row's own switch (false: shadow)
   bool client_address = false;  // counts the client's address (LimitRow::counts_client_address)
+  bool integration_pool = false;  // the integration's pool (LimitRow::integration_pool)
 };
 
 inline constexpr size_t kInlineLimits = 4;

@@ -29,6 +29,7 @@ absl::StatusOr<int64_t> AdmissionController::ResetCounter(const CounterId& id, B
   if (absl::Status s = store_->Commit(deltas, nullptr); !s.ok()) return AsUnavailable(s);
   for (const CounterDelta& d : deltas) {
     cache_.Add(d.id, d.hour, -static_cast<int64_t>(d.amount));
+    NotifyUsage(d.id, d.hour, -static_cast<int64_t>(d.amount));
     if (listener_ != nullptr) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
                                   d.amount);
@@ -86,6 +87,7 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   if (absl::Status s = store_->Commit(deltas, &put); !s.ok()) return AsUnavailable(s);
   for (const CounterDelta& d : deltas) {
     cache_.Add(d.id, d.hour, -static_cast<int64_t>(d.amount));
+    NotifyUsage(d.id, d.hour, -static_cast<int64_t>(d.amount));
     if (listener_ != nullptr) {
       listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), CountKind::kRefunded},
                                   d.amount);

@@ -68,6 +68,12 @@ std::vector<v1::IntegrationCount> DecisionStats::TopIntegrations(size_t n, bool 
       }
     }
   }
+  return RankIntegrations(totals, by_denials, n);
+}
+
+std::vector<v1::IntegrationCount> RankIntegrations(
+    const absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>>& totals, bool by_denials,
+    size_t n) {
   std::vector<v1::IntegrationCount> out;
   for (const auto& [name, c] : totals) {
     if (by_denials && c.second == 0) continue;

@@ -9,6 +9,7 @@
 #include <array>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -47,6 +48,12 @@ class DecisionStats {
   std::array<Minute, kMinutes> minutes_ ABSL_GUARDED_BY(mu_);
   std::array<Hour, 24> hours_ ABSL_GUARDED_BY(mu_);
 };
+
+// The `n` integrations with the most tests (or, by_denials, denials; those
+// with none left out) from name -> (tests, denials), ties by name.
+std::vector<v1::IntegrationCount> RankIntegrations(
+    const absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>>& totals, bool by_denials,
+    size_t n);
 
 }  // namespace quotad
 

@@ -45,6 +45,12 @@ grpc::ServerUnaryReactor* GossipServiceImpl::PullRecords(grpc::CallbackServerCon
   return Serve(context, request, response, &Replicator::HandlePullRecords);
 }
 
+grpc::ServerUnaryReactor* GossipServiceImpl::NodeStats(grpc::CallbackServerContext* context,
+                                                       const v1::NodeStatsRequest* request,
+                                                       v1::StatsResponse* response) {
+  return Serve(context, request, response, &Replicator::HandleNodeStats);
+}
+
 grpc::ServerUnaryReactor* GossipServiceImpl::Status(grpc::CallbackServerContext* context,
                                                     const v1::GossipStatusRequest*,
                                                     v1::GossipStatusResponse* response) {

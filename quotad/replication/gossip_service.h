@@ -34,6 +34,9 @@ class GossipServiceImpl final : public v1::GossipService::CallbackService {
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const v1::GossipStatusRequest* request,
                                    v1::GossipStatusResponse* response) override;
+  grpc::ServerUnaryReactor* NodeStats(grpc::CallbackServerContext* context,
+                                      const v1::NodeStatsRequest* request,
+                                      v1::StatsResponse* response) override;
 
  private:
   // OK, or PERMISSION_DENIED when the certificate does not name `from`.

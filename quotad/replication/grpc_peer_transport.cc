@@ -54,6 +54,10 @@ class GrpcPeerChannel final : public PeerChannel {
                            v1::PullRecordsResponse* response, absl::Time deadline) override {
     return Call(&v1::GossipService::Stub::PullRecords, request, response, deadline);
   }
+  absl::Status NodeStats(const v1::NodeStatsRequest& request, v1::StatsResponse* response,
+                         absl::Time deadline) override {
+    return Call(&v1::GossipService::Stub::NodeStats, request, response, deadline);
+  }
   void Shutdown() override {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;

@@ -5,7 +5,7 @@
 // (tests/testing/loopback_transport.h) and drive replication directly.
 //
 // Contract of a PeerChannel (thread-safe):
-//  - Digest, PullRange and PullRecords block until the peer answers, until
+//  - Digest, PullRange, PullRecords and NodeStats block until the peer answers, until
 //    `deadline` (then DEADLINE_EXCEEDED), or until Shutdown() (CANCELLED).
 //    Errors are the peer's status or the transport's (UNAVAILABLE when the
 //    peer cannot be reached).
@@ -43,6 +43,8 @@ class PeerChannel {
                                  v1::PullRangeResponse* response, absl::Time deadline) = 0;
   virtual absl::Status PullRecords(const v1::PullRecordsRequest& request,
                                    v1::PullRecordsResponse* response, absl::Time deadline) = 0;
+  virtual absl::Status NodeStats(const v1::NodeStatsRequest& request, v1::StatsResponse* response,
+                                 absl::Time deadline) = 0;
   virtual void Shutdown() = 0;
 };
 

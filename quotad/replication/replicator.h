@@ -128,6 +128,20 @@ class Replicator final : public SlotChangeListener {
   absl::StatusOr<v1::PullRangeResponse> HandlePullRange(const v1::PullRangeRequest& request);
   absl::StatusOr<v1::PullRecordsResponse> HandlePullRecords(const v1::PullRecordsRequest& request);
   v1::GossipStatusResponse Status() const;
+  // This node's own stats for a peer (replicator_stats.cc); FailedPrecondition
+  // until SetStatsProvider.
+  absl::StatusOr<v1::StatsResponse> HandleNodeStats(const v1::NodeStatsRequest& request);
+  // What HandleNodeStats answers (the admin service's own GetStats). Set
+  // before the peer listener serves; may be empty.
+  using StatsProvider = std::function<absl::StatusOr<v1::StatsResponse>()>;
+  void SetStatsProvider(StatsProvider provider) { stats_provider_ = std::move(provider); }
+  // Asks every peer for its own stats, all at once, each call bounded by
+  // `timeout`; one result per configured peer, in --peers order.
+  struct PeerStatsResult {
+    std::string node_id;
+    absl::StatusOr<v1::StatsResponse> stats;
+  };
+  std::vector<PeerStatsResult> CollectPeerStats(absl::Duration timeout);
   // A call refused because its certificate did not name its sender (the
   // gRPC adapter checks certificates; counted here for Status()).
   void CountCertificateMismatch() {
@@ -304,6 +318,7 @@ class Replicator final : public SlotChangeListener {
   HybridLogicalClock hlc_;
   absl::Mutex records_mu_;  // serialises record read-merge-write
   std::function<void(const std::string&)> record_listener_;
+  StatsProvider stats_provider_;
   std::vector<std::pair<std::string, RecordCheck>> record_kinds_;
   std::array<DirtyStripe, kDirtyStripes> dirty_;
 

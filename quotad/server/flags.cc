@@ -103,4 +103,19 @@ absl::Status CheckFlags() {
   return absl::OkStatus();
 }
 
+absl::Status CheckClusterFlags(bool has_peers) {
+  if (!has_peers) return absl::OkStatus();
+  if (absl::GetFlag(FLAGS_hash_key_file).empty()) {
+    return absl::InvalidArgumentError(
+        "--hash_key_file: required with --peers: every node of a cluster must hash client "
+        "identities with the same key (a key generated in each data dir would count one client "
+        "under a different id on every node)");
+  }
+  if (absl::GetFlag(FLAGS_peer_listen).empty()) {
+    return absl::InvalidArgumentError(
+        "--peer_listen: required with --peers (the peers' gossip reaches this node there)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace quotad

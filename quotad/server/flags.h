@@ -1,8 +1,8 @@
 // The node's command-line flags (defined in flags.cc, read by main()) and
-// the checks on them that need nothing else: CheckFlags() runs before
-// anything starts and names the flag in its error ("--region: must not be
-// empty"). Checks that need other inputs (the peer list, TLS files, the hash
-// key with --peers) stay in main(), where those inputs are parsed.
+// the checks on them: CheckFlags() runs before anything starts and names the
+// flag in its error ("--region: must not be empty"); CheckClusterFlags()
+// once the peer list is parsed. Checks that need other inputs (TLS files,
+// the key files' contents) stay in main(), where those inputs are read.
 #ifndef QUOTAD_SERVER_FLAGS_H_
 #define QUOTAD_SERVER_FLAGS_H_
 
@@ -52,6 +52,10 @@ namespace quotad {
 // Sets the log level from --log_level, then checks every flag that can be
 // checked alone. Errors: InvalidArgument naming the flag.
 absl::Status CheckFlags();
+
+// The flags a node with peers needs (--hash_key_file, --peer_listen).
+// Errors: InvalidArgument naming the flag.
+absl::Status CheckClusterFlags(bool has_peers);
 
 }  // namespace quotad
 

@@ -50,6 +50,7 @@
 #include "quotad/replication/replicator.h"
 #include "quotad/rpc/tls.h"
 #include "quotad/security/authorizer.h"
+#include "quotad/server/dashboards.h"
 #include "quotad/server/file_watcher.h"
 #include "quotad/server/flags.h"
 #include "quotad/server/listeners.h"
@@ -100,16 +101,8 @@ int Run() {
     QUOTAD_LOG(WARNING) << "no --tls_cert_file: gossip is plaintext and any host that reaches "
                            "--peer_listen can pose as a peer (see docs/operations.md, Security)";
   }
-  if (!peers->empty() && absl::GetFlag(FLAGS_hash_key_file).empty()) {
-    return Fail(
-        "--hash_key_file: required with --peers: every node of a cluster must hash client "
-        "identities with the same key (a key generated in each data dir would count one client "
-        "under a different id on every node)");
-  }
+  if (auto s = CheckClusterFlags(!peers->empty()); !s.ok()) return Fail(std::string(s.message()));
   const std::string peer_listen = absl::GetFlag(FLAGS_peer_listen);
-  if (!peers->empty() && peer_listen.empty()) {
-    return Fail("--peer_listen: required with --peers (the peers' gossip reaches this node there)");
-  }
 
   // Signals are handled by sigwait() in this thread only; block them before
   // any other thread (RocksDB, gRPC) starts so those threads inherit the mask.
@@ -175,8 +168,13 @@ int Run() {
   admission_options.max_cached_counters =
       static_cast<size_t>(absl::GetFlag(FLAGS_cache_counters));
   admission_options.max_commit_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_commit_queue));
+  Dashboards dashboards(RealClock::Real());  // outlives `admission`, which reports to it
   AdmissionController admission(store->get(), &policy_holder, hasher->get(), RealClock::Real(),
                                 /*overrides=*/nullptr, admission_options);
+  // Seeded before anything can change a counter (replication, serving).
+  if (auto s = dashboards.Attach(store->get(), &admission); !s.ok()) {
+    return Fail(absl::StrCat("cannot scan counters: ", s.message()));
+  }
   admission.SetPreviousHasher(previous_hasher.get());
   // Callers: the callers file, else the admin token for the admin surface.
   const std::string token_file = absl::GetFlag(FLAGS_admin_token_file).empty()
@@ -253,6 +251,8 @@ int Run() {
   admin_deps.replicator = &replicator;
   admin_deps.policy = &policy_holder;
   admin_deps.stats = &decision_stats;
+  admin_deps.usage = dashboards.usage();
+  admin_deps.near_limit = dashboards.near_limit();
   admin_deps.metrics = &metrics;
   admin_deps.hasher = hasher->get();
   admin_deps.clock = RealClock::Real();
@@ -264,9 +264,11 @@ int Run() {
   admin_deps.admin_token = *admin_token;
   admin_deps.authorizer = &authorizer;
   AdminServiceImpl admin_service(std::move(admin_deps));
+  replicator.SetStatsProvider([&] { return admin_service.DoGetStats(v1::GetStatsRequest()); });
 
   // Metrics computed at scrape time (replication, credentials, RocksDB).
   AddNodeGauges(&metrics, &replicator, store->get(), &authorizer);
+  dashboards.AddGauges(&metrics, &policy_holder);
   if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
     if (auto s = metrics.Serve(metrics_listen); !s.ok()) return Fail(absl::StrCat("--metrics_listen: ", s.message()));
     if (auto s = WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), metrics.port()); !s.ok()) {

@@ -20,6 +20,7 @@
 #define QUOTAD_STORAGE_KEYS_H_
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,13 @@ struct CounterId {
   IdentityHash hash{};
 
   static constexpr size_t kEncodedSize = 17;
+  // The hash's first 8 bytes (native order): a compact in-memory key, e.g.
+  // for the dashboards' aggregates. Never stored.
+  uint64_t Prefix64() const {
+    uint64_t v;
+    std::memcpy(&v, hash.data(), sizeof(v));
+    return v;
+  }
   std::string Encode() const;
   // Errors: nullopt if `bytes` is not a valid encoding.
   static std::optional<CounterId> Decode(absl::string_view bytes);

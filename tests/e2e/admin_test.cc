@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -134,6 +135,13 @@ TEST_F(AdminTest, StatsCountDecisionsAndContainNoIdentities) {
   for (const auto& b : stats.usage_distribution()) distribution[b.tests()] = b.clients();
   EXPECT_EQ(distribution[2], 3);
   EXPECT_EQ(distribution[4], 1);
+  EXPECT_EQ(stats.active_clients(), 4);
+  // The automated client reached 80% of its 4 (and was then refused).
+  int64_t near_automated = -1;
+  for (const auto& n : stats.near_limit()) {
+    if (n.tier() == "automated" && n.subject() == "client") near_automated = n.count();
+  }
+  EXPECT_EQ(near_automated, 1);
   ASSERT_GE(stats.top_by_tests_size(), 1);
   EXPECT_EQ(stats.top_by_tests(0).integration(), "canary-integration");
   ASSERT_GE(stats.top_by_denials_size(), 1);
@@ -145,6 +153,27 @@ TEST_F(AdminTest, StatsCountDecisionsAndContainNoIdentities) {
     EXPECT_THAT(out, Not(HasSubstr("unique-stats-ua")));
     EXPECT_FALSE(std::regex_search(out, std::regex("[0-9a-f]{16}"))) << out;
   }
+}
+
+TEST_F(AdminTest, TheUsageDistributionIsSeededAgainAfterARestart) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Acquire("198.18.8.1", "ua").allowed());
+  ASSERT_TRUE(Acquire("198.18.8.2", "ua").allowed());
+  auto distribution = [&] {
+    auto r = Admin({"stats", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    v1::StatsResponse stats;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &stats).ok()) << r.out;
+    std::map<int64_t, int64_t> out;
+    for (const auto& b : stats.usage_distribution()) out[b.tests()] = b.clients();
+    out[-1] = stats.active_clients();
+    return out;
+  };
+  const std::map<int64_t, int64_t> expected = {{-1, 2}, {1, 1}, {3, 1}};
+  EXPECT_EQ(distribution(), expected);
+  StartNode({});  // the same data dir: the distribution is rebuilt from the counters
+  EXPECT_EQ(distribution(), expected);
+  ASSERT_TRUE(Acquire("198.18.8.2", "ua").allowed());
+  EXPECT_EQ(distribution(), (std::map<int64_t, int64_t>{{-1, 2}, {2, 1}, {3, 1}}));
 }
 
 TEST_F(AdminTest, BadAdminInputIsInvalidArgumentAndChangesNothing) {

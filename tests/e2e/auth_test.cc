@@ -81,6 +81,10 @@ TEST_F(AuthTest, QuotaCallsNeedTheirRoles) {
 TEST_F(AuthTest, AdminReadersReadAdminsWriteAndRefusalsAreAudited) {
   auto status = Quotactl("grafana", {"cluster", "status"}, /*admin=*/true);
   EXPECT_EQ(status.exit_code, 0) << status.err;
+  // Dashboards read stats with the read-only role (issue 14 point 5).
+  auto stats = Quotactl("grafana", {"stats", "--cluster", "--json"}, true);
+  EXPECT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_THAT(stats.out, HasSubstr("\"cluster\":true"));
   auto ban = Quotactl("grafana", {"ban", "--prefix=203.0.113.0/24", "--reason=x"}, true);
   EXPECT_EQ(ban.exit_code, 1);
   EXPECT_THAT(ban.err, HasSubstr("PERMISSION_DENIED"));

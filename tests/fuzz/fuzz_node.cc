@@ -50,6 +50,9 @@ FuzzNode::FuzzNode() : policy_(ProductionPolicy()) {
   admission.region = "fuzz";
   admission_ = std::make_unique<AdmissionController>(store_.get(), &policy_, hasher_.get(),
                                                       &clock_, nullptr, admission);
+  FuzzCheck(usage_.Seed(store_.get()).ok(), "usage seed");
+  admission_->AddUsageObserver(&usage_);
+  admission_->AddUsageObserver(&near_limit_);
   ReplicatorOptions replication;
   replication.node_id = kNodeId;
   replication.peers.push_back({kPeerId, "loopback"});
@@ -72,6 +75,8 @@ FuzzNode::FuzzNode() : policy_(ProductionPolicy()) {
   deps.replicator = replicator_.get();
   deps.policy = &policy_;
   deps.stats = &stats_;
+  deps.usage = &usage_;
+  deps.near_limit = &near_limit_;
   deps.hasher = hasher_.get();
   deps.clock = &clock_;
   deps.reload_policy = [] { return absl::OkStatus(); };

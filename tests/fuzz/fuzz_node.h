@@ -21,6 +21,8 @@
 #include "quotad/admission/admission_controller.h"
 #include "quotad/common/clock.h"
 #include "quotad/observability/decision_stats.h"
+#include "quotad/observability/near_limit.h"
+#include "quotad/observability/usage_tracker.h"
 #include "quotad/policy/policy.h"
 #include "quotad/replication/replicator.h"
 #include "quotad/storage/rocksdb_counter_store.h"
@@ -84,6 +86,8 @@ class FuzzNode {
   PolicyHolder policy_;
   std::unique_ptr<RocksDbCounterStore> store_;
   std::unique_ptr<IdentityHasher> hasher_;
+  UsageTracker usage_{&clock_};  // outlive admission_, which reports to them
+  NearLimitTracker near_limit_{&clock_};
   std::unique_ptr<AdmissionController> admission_;
   testing::LoopbackNetwork network_;
   std::unique_ptr<Replicator> replicator_;

@@ -28,6 +28,10 @@ class LoopbackNetwork::Channel final : public PeerChannel {
                            v1::PullRecordsResponse* response, absl::Time /*deadline*/) override {
     return Deliver(&Replicator::HandlePullRecords, request, response);
   }
+  absl::Status NodeStats(const v1::NodeStatsRequest& request, v1::StatsResponse* response,
+                         absl::Time /*deadline*/) override {
+    return Deliver(&Replicator::HandleNodeStats, request, response);
+  }
   void Shutdown() override {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;

@@ -1,0 +1,74 @@
+// AdminServiceImpl, the dashboards' half: GetStats for this node (every
+// figure read from aggregates kept up to date: no scan) or for the cluster
+// (each peer's own answer over the peer listener, merged).
+#include <map>
+#include <string>
+
+#include "quotad/admin/admin_service.h"
+#include "quotad/admin/cluster_stats.h"
+#include "quotad/rpc/unary.h"
+
+namespace quotad {
+namespace {
+
+constexpr size_t kTopIntegrations = 20;
+
+}  // namespace
+
+absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats(const v1::GetStatsRequest& req) {
+  v1::StatsResponse out;
+  out.set_node_id(deps_.node_id);
+  out.set_region(deps_.region);
+  for (auto& d : deps_.stats->Decisions()) *out.add_decisions() = std::move(d);
+  const UsageTracker::Distribution usage = deps_.usage->Read();
+  for (const auto& [tests, clients] : usage.buckets) {
+    v1::UsageBucket* b = out.add_usage_distribution();
+    b->set_tests(tests);
+    b->set_clients(clients);
+  }
+  out.set_active_clients(usage.clients);
+  for (const auto& c : deps_.near_limit->Counts()) {
+    v1::NearLimitCount* n = out.add_near_limit();
+    n->set_tier(c.tier);
+    n->set_subject(c.subject == NearLimitTracker::Subject::kClient ? "client" : "integration");
+    n->set_count(c.count);
+  }
+  for (auto& i : deps_.stats->TopIntegrations(kTopIntegrations, false)) {
+    *out.add_top_by_tests() = std::move(i);
+  }
+  for (auto& i : deps_.stats->TopIntegrations(kTopIntegrations, true)) {
+    *out.add_top_by_denials() = std::move(i);
+  }
+  rpc::SetTimestamp(deps_.clock->Now(), out.mutable_computed_at());
+  if (!req.cluster()) return out;
+
+  // Regions as the node records name them (for peers that do not answer).
+  std::map<std::string, std::string> regions;
+  deps_.replicator
+      ->ListRecords("node/",
+                    [&](const v1::ReplicatedRecord& r) {
+                      const std::string& v = r.value();
+                      const size_t a = v.find('|');
+                      const size_t b = a == std::string::npos ? a : v.find('|', a + 1);
+                      if (b != std::string::npos)
+                        regions[v.substr(0, a)] = v.substr(a + 1, b - a - 1);
+                      return true;
+                    })
+      .IgnoreError();  // regions are a courtesy; the answer stands without them
+  std::vector<PeerStats> peers;
+  for (auto& result : deps_.replicator->CollectPeerStats(kClusterStatsTimeout)) {
+    peers.push_back({result.node_id, regions[result.node_id], std::move(result.stats)});
+  }
+  return MergeClusterStats(out, peers, kTopIntegrations);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetStatsRequest* req,
+                                                     v1::StatsResponse* resp) {
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetStats", Access::kRead, &caller))
+    return rejected;
+  return rpc::FinishUnary(ctx, DoGetStats(*req), resp);
+}
+
+}  // namespace quotad
