@@ -1,6 +1,5 @@
 #include "quotad/observability/usage_tracker.h"
 
-#include <algorithm>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -16,28 +15,38 @@ uint32_t FirstHour(absl::Time now) {
 
 }  // namespace
 
-void UsageTracker::AddUsage(Shard& shard, uint64_t client, int64_t delta) {
-  auto it = shard.used.try_emplace(client, 0).first;
-  const int64_t before = it->second;
-  const int64_t after = before + delta;
+void UsageTracker::SetUsed(Shard& shard, Client& client, int64_t after) {
+  const int64_t before = client.used;
   if (before > 0 && --shard.histogram[before] == 0) shard.histogram.erase(before);
   if (after > 0) ++shard.histogram[after];
-  if (after == 0) {
-    shard.used.erase(it);
-  } else {
-    it->second = after;
-  }
+  client.used = static_cast<int32_t>(after);
 }
 
-void UsageTracker::Expire(Shard& shard, Hour& slot) {
-  for (const auto& [client, amount] : slot.added) AddUsage(shard, client, -amount);
-  slot.hour = 0;
-  absl::flat_hash_map<uint64_t, int64_t>().swap(slot.added);  // give the memory back
+void UsageTracker::Expire(Shard& shard, size_t slot) {
+  const uint32_t bit = 1u << slot;
+  auto& amounts = shard.amounts[slot];
+  for (auto it = shard.clients.begin(); it != shard.clients.end();) {
+    Client& c = it->second;
+    if ((c.hours & bit) == 0) {
+      ++it;
+      continue;
+    }
+    auto amount = amounts.find(it->first);
+    SetUsed(shard, c, c.used - (amount == amounts.end() ? 1 : amount->second));
+    c.hours &= ~bit;
+    if (c.hours == 0) {
+      shard.clients.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  absl::flat_hash_map<uint64_t, int32_t>().swap(amounts);  // give the memory back
+  shard.slot_hour[slot] = 0;
 }
 
 void UsageTracker::ExpireBefore(Shard& shard, uint32_t first) {
-  for (Hour& slot : shard.hours) {
-    if (slot.hour != 0 && slot.hour < first) Expire(shard, slot);
+  for (size_t s = 0; s < kSlots; ++s) {
+    if (shard.slot_hour[s] != 0 && shard.slot_hour[s] < first) Expire(shard, s);
   }
 }
 
@@ -45,20 +54,38 @@ void UsageTracker::OnUsageChanged(const CounterId& id, uint32_t bucket, int64_t 
   if (id.space != KeySpace::kClient || UnitOf(bucket) != BucketUnit::kHour || delta == 0) return;
   const uint32_t first = FirstHour(clock_->Now());
   if (bucket < first || bucket >= first + kSlots) return;
-  const uint64_t client = id.Prefix64();
-  Shard& shard = shards_[client % kShards];
+  const uint64_t key = id.Prefix64();
+  Shard& shard = shards_[key % kShards];
+  const size_t slot = bucket % kSlots;
   absl::MutexLock lock(&shard.mu);
-  Hour& slot = shard.hours[bucket % kSlots];
-  if (slot.hour != bucket) {
+  if (shard.slot_hour[slot] != bucket) {
     // The slot still holds an hour that left the window (no Advance since),
     // or, after this node's clock stepped back, one now too far ahead.
-    if (slot.hour != 0) Expire(shard, slot);
-    slot.hour = bucket;
+    if (shard.slot_hour[slot] != 0) Expire(shard, slot);
+    shard.slot_hour[slot] = bucket;
   }
-  int64_t& added = slot.added[client];
-  added += delta;
-  if (added == 0) slot.added.erase(client);
-  AddUsage(shard, client, delta);
+  Client& client = shard.clients[key];
+  const uint32_t bit = 1u << slot;
+  auto& amounts = shard.amounts[slot];
+  // The client's amount in this hour: absent bit 0, else 1 unless listed.
+  int64_t amount = 0;
+  auto listed = amounts.find(key);
+  if (client.hours & bit) amount = listed == amounts.end() ? 1 : listed->second;
+  amount += delta;
+  if (amount == 0) {
+    client.hours &= ~bit;
+  } else {
+    client.hours |= bit;
+  }
+  if (amount == 0 || amount == 1) {
+    if (listed != amounts.end()) amounts.erase(listed);
+  } else if (listed != amounts.end()) {
+    listed->second = static_cast<int32_t>(amount);
+  } else {
+    amounts.emplace(key, static_cast<int32_t>(amount));
+  }
+  SetUsed(shard, client, client.used + delta);
+  if (client.hours == 0) shard.clients.erase(key);
 }
 
 absl::Status UsageTracker::Seed(CounterStore* store) {
@@ -103,8 +130,8 @@ size_t UsageTracker::MemoryBytes() {
   size_t total = sizeof(*this);
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    total += bytes(shard.used) + bytes(shard.histogram);
-    for (const Hour& h : shard.hours) total += bytes(h.added);
+    total += bytes(shard.clients) + bytes(shard.histogram);
+    for (const auto& a : shard.amounts) total += bytes(a);
   }
   return total;
 }

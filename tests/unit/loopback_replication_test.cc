@@ -310,3 +310,43 @@ TEST_F(LoopbackCluster, AMalformedAdmissionRefusesTheWholePushAndStoresNothing) 
 
 }  // namespace
 }  // namespace quotad
+
+namespace quotad {
+namespace {
+
+TEST_F(LoopbackCluster, PeersAnswerStatsOnlyToPeersAndACutPeerIsReportedNotDropped) {
+  for (int i = 1; i < kNodes; ++i) {
+    nodes_[i].replicator->SetStatsProvider([i]() -> absl::StatusOr<v1::StatsResponse> {
+      v1::StatsResponse s;
+      s.set_node_id(Name(i));
+      return s;
+    });
+  }
+  // n3 serves none yet: the caller learns why.
+  nodes_[2].replicator->SetStatsProvider(nullptr);
+  network_.Partition(Name(1), true);
+  const auto results = nodes_[0].replicator->CollectPeerStats(absl::Seconds(2));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].node_id, "n2");
+  EXPECT_EQ(results[0].stats.status().code(), absl::StatusCode::kUnavailable);  // cut
+  EXPECT_EQ(results[1].node_id, "n3");
+  EXPECT_EQ(results[1].stats.status().code(), absl::StatusCode::kFailedPrecondition);
+  network_.Partition(Name(1), false);
+  const auto healed = nodes_[0].replicator->CollectPeerStats(absl::Seconds(2));
+  ASSERT_TRUE(healed[0].stats.ok()) << healed[0].stats.status();
+  EXPECT_EQ(healed[0].stats->node_id(), "n2");
+  // Only a configured peer, addressed to this node, is answered.
+  v1::NodeStatsRequest stranger;
+  stranger.set_from_node_id("n9");
+  stranger.set_to_node_id("n2");
+  EXPECT_EQ(nodes_[1].replicator->HandleNodeStats(stranger).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::NodeStatsRequest misrouted;
+  misrouted.set_from_node_id("n1");
+  misrouted.set_to_node_id("n3");
+  EXPECT_EQ(nodes_[1].replicator->HandleNodeStats(misrouted).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace quotad
