@@ -44,12 +44,6 @@ v1::AcquireRequest ToAcquire(const v1::UsageRequest& req) {
   return out;
 }
 
-std::string OriginHex(uint64_t origin) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(origin));
-  return buf;
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path) {
@@ -73,62 +67,6 @@ absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path) {
   }
   return token;
 }
-
-namespace {
-
-// The four fields of a node or origin record's value, or an error.
-absl::StatusOr<std::vector<std::string>> NodeInfoFields(const v1::ReplicatedRecord& record) {
-  std::vector<std::string> fields = absl::StrSplit(record.value(), '|');
-  if (fields.size() != 4 || fields[0].empty() || fields[3].size() != 16) {
-    return absl::InvalidArgumentError("value: not node_id|region|version|origin_hex");
-  }
-  return fields;
-}
-
-absl::Status CheckNodeRecord(const v1::ReplicatedRecord& record) {
-  const absl::string_view id = absl::string_view(record.key()).substr(strlen("node/"));
-  if (id.empty()) return absl::InvalidArgumentError("key: the node id is empty");
-  if (record.deleted()) return absl::OkStatus();
-  QUOTAD_ASSIGN_OR_RETURN(const auto fields, NodeInfoFields(record));
-  if (fields[0] != id || record.node_id() != id) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("key: names node '", id, "', written by '", record.node_id(), "' for '",
-                     fields[0], "'"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckOriginRecord(const v1::ReplicatedRecord& record) {
-  const absl::string_view hex = absl::string_view(record.key()).substr(strlen("origin/"));
-  if (hex.size() != 16 || hex.find_first_not_of("0123456789abcdef") != absl::string_view::npos) {
-    return absl::InvalidArgumentError("key: origin must be 16 lowercase hex digits");
-  }
-  if (record.deleted()) return absl::OkStatus();
-  QUOTAD_ASSIGN_OR_RETURN(const auto fields, NodeInfoFields(record));
-  if (fields[3] != hex || record.node_id() != fields[0]) {
-    return absl::InvalidArgumentError("key: does not match the origin and writer in the value");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-void AddNodeRecordKinds(Replicator* replicator) {
-  replicator->AddRecordKind("node/", CheckNodeRecord);
-  replicator->AddRecordKind("origin/", CheckOriginRecord);
-}
-
-absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,
-                          const std::string& region, const std::string& version) {
-  const std::string info = absl::StrCat(node_id, "|", region, "|", version, "|", OriginHex(origin));
-  QUOTAD_RETURN_IF_ERROR(
-      replicator->PutRecord(absl::StrCat("node/", node_id), info, absl::InfiniteFuture()).status());
-  // Origins outlive their incarnation by the counter retention at most.
-  return replicator
-      ->PutRecord(absl::StrCat("origin/", OriginHex(origin)), info, absl::Now() + absl::Hours(24 * 32))
-      .status();
-}
-
 
 void AdminServiceImpl::Audit(grpc::CallbackServerContext* ctx, const Principal& caller,
                              const std::string& method, const std::string& target,
@@ -238,14 +176,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListOverrides(grpc::CallbackServerCo
 
 absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRequest& req) {
   QUOTAD_ASSIGN_OR_RETURN(UsageExplanation explain, deps_.admission->Explain(ToAcquire(req)));
-  // origin -> (node, region) from the nodes' announcements.
-  std::map<std::string, std::pair<std::string, std::string>> origins;
-  QUOTAD_RETURN_IF_ERROR(
-      deps_.replicator->ListRecords("origin/", [&](const v1::ReplicatedRecord& r) {
-        std::vector<std::string> parts = absl::StrSplit(r.value(), '|');
-        if (parts.size() >= 2) origins[r.key().substr(7)] = {parts[0], parts[1]};
-        return true;
-      }));
+  // origin -> its node, from the nodes' announcements.
+  QUOTAD_ASSIGN_OR_RETURN(const auto origins, ListOrigins(deps_.replicator));
   v1::UsageResponse out;
   out.set_tier(explain.decision.tier());
   out.set_tier_source(std::string(TierSourceName(explain.source)));
@@ -263,10 +195,10 @@ absl::StatusOr<v1::UsageResponse> AdminServiceImpl::DoGetUsage(const v1::UsageRe
             ->ScanSlots(id.Encode(), range.first, range.last, "", SIZE_MAX,
                         [&](const SlotValue& v) {
                           auto it = origins.find(OriginHex(v.key.origin));
-                          const auto where = it != origins.end()
-                                                 ? it->second
-                                                 : std::make_pair(std::string("?"),
-                                                                  std::string("unknown"));
+                          const auto where =
+                              it != origins.end()
+                                  ? std::make_pair(it->second.node_id, it->second.region)
+                                  : std::make_pair(std::string("?"), std::string("unknown"));
                           const int64_t amount = static_cast<int64_t>(v.value);
                           by_region[{where.second, where.first}] +=
                               v.key.kind == CountKind::kCharged ? amount : -amount;
@@ -358,12 +290,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadPolicy(grpc::CallbackServerCon
 }
 
 absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
-  std::map<std::string, std::vector<std::string>> nodes;  // node id -> region, version
-  QUOTAD_RETURN_IF_ERROR(deps_.replicator->ListRecords("node/", [&](const v1::ReplicatedRecord& r) {
-    std::vector<std::string> parts = absl::StrSplit(r.value(), '|');
-    if (parts.size() >= 3) nodes[parts[0]] = {parts[1], parts[2]};
-    return true;
-  }));
+  QUOTAD_ASSIGN_OR_RETURN(const auto nodes, ListNodes(deps_.replicator));
   const v1::GossipStatusResponse gossip = deps_.replicator->Status();
   v1::ClusterStatusResponse out;
   v1::NodeStatus* self = out.mutable_self();
@@ -380,8 +307,8 @@ absl::StatusOr<v1::ClusterStatusResponse> AdminServiceImpl::DoClusterStatus() {
     n->set_address(p.address());
     n->set_up(p.up());
     if (auto it = nodes.find(p.node_id()); it != nodes.end()) {
-      n->set_region(it->second[0]);
-      n->set_version(it->second[1]);
+      n->set_region(it->second.region);
+      n->set_version(it->second.version);
     }
     if (p.last_contact_unix_micros() > 0) {
       SetTimestamp(absl::FromUnixMicros(p.last_contact_unix_micros()), n->mutable_last_contact());

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "quotad/admin/node_records.h"
 #include "quotad/admin/override_store.h"
 #include "quotad/admission/admission_controller.h"
 #include "quotad/observability/decision_stats.h"
@@ -53,16 +54,6 @@ struct AdminDeps {
 // with 32 random bytes, hex, mode 0600 if absent. Errors: FailedPrecondition
 // for an empty or unreadable file.
 absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& path);
-
-// Registers the "node/" and "origin/" record kinds with `replicator`: the
-// value is "node_id|region|version|origin_hex"; a node record's key and
-// writer are its node id, an origin record's key is its 16-digit hex origin.
-void AddNodeRecordKinds(Replicator* replicator);
-
-// Registers this node in the replicated records ("node/<id>",
-// "origin/<hex>") so peers can name its region and version.
-absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,
-                          const std::string& region, const std::string& version);
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:

@@ -1,7 +1,6 @@
 // AdminServiceImpl, the dashboards' half: GetStats for this node (every
 // figure read from aggregates kept up to date: no scan) or for the cluster
 // (each peer's own answer over the peer listener, merged).
-#include <map>
 #include <string>
 
 #include "quotad/admin/admin_service.h"
@@ -42,22 +41,16 @@ absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats(const v1::GetStat
   rpc::SetTimestamp(deps_.clock->Now(), out.mutable_computed_at());
   if (!req.cluster()) return out;
 
-  // Regions as the node records name them (for peers that do not answer).
-  std::map<std::string, std::string> regions;
-  deps_.replicator
-      ->ListRecords("node/",
-                    [&](const v1::ReplicatedRecord& r) {
-                      const std::string& v = r.value();
-                      const size_t a = v.find('|');
-                      const size_t b = a == std::string::npos ? a : v.find('|', a + 1);
-                      if (b != std::string::npos)
-                        regions[v.substr(0, a)] = v.substr(a + 1, b - a - 1);
-                      return true;
-                    })
-      .IgnoreError();  // regions are a courtesy; the answer stands without them
+  // Regions as the node records name them (for peers that do not answer);
+  // a courtesy: the answer stands without them.
+  auto nodes = ListNodes(deps_.replicator);
   std::vector<PeerStats> peers;
   for (auto& result : deps_.replicator->CollectPeerStats(kClusterStatsTimeout)) {
-    peers.push_back({result.node_id, regions[result.node_id], std::move(result.stats)});
+    std::string region;
+    if (nodes.ok()) {
+      if (auto it = nodes->find(result.node_id); it != nodes->end()) region = it->second.region;
+    }
+    peers.push_back({result.node_id, region, std::move(result.stats)});
   }
   return MergeClusterStats(out, peers, kTopIntegrations);
 }

@@ -163,7 +163,9 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
   v1::Reason blocking = v1::REASON_UNSPECIFIED;
   v1::Reason shadowed = v1::REASON_UNSPECIFIED;
   absl::InlinedVector<bool, kInlineLimits> exceeded(limits.size(), false);
-  DecisionNote note{tier.name, plan.client};
+  DecisionNote note;
+  note.tier = tier.name;
+  note.client = plan.client;
   for (size_t i = 0; i < limits.size(); ++i) {
     const PlannedLimit& l = limits[i];
     const int64_t after =
