@@ -29,7 +29,7 @@ absl::StatusOr<v1::StatsResponse> AdminServiceImpl::DoGetStats(const v1::GetStat
   for (const auto& c : deps_.near_limit->Counts()) {
     v1::NearLimitCount* n = out.add_near_limit();
     n->set_tier(c.tier);
-    n->set_subject(c.subject == NearLimitTracker::Subject::kClient ? "client" : "integration");
+    n->set_subject(NearLimitTracker::SubjectName(c.subject));
     n->set_count(c.count);
   }
   for (auto& i : deps_.stats->TopIntegrations(kTopIntegrations, false)) {

@@ -378,10 +378,7 @@ absl::StatusOr<RemoteMergeResult> AdmissionController::MergeRemoteSlots(
     absl::Span<const SlotValue> slots) {
   absl::StatusOr<RemoteMergeResult> result = merger_.Merge(slots);
   if (result.ok()) {
-    for (const SlotChange& c : result->applied) {
-      const PendingMerge change{c.key, c.old_value, c.new_value};
-      NotifyUsage(c.key.id, c.key.hour, change.NetDelta());
-    }
+    for (const SlotChange& c : result->applied) NotifyUsage(c.key.id, c.key.hour, c.NetDelta());
   }
   return result;
 }

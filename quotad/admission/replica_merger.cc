@@ -79,7 +79,7 @@ absl::StatusOr<RemoteMergeResult> ReplicaMerger::Merge(absl::Span<const SlotValu
     for (const PendingMerge& c : changes) cache_->UnregisterMerge(c, written.ok());
   }
   if (!written.ok()) return AsUnavailable(written);
-  for (const PendingMerge& c : changes) result.applied.push_back({c.key, c.old_value, c.new_value});
+  result.applied = std::move(changes);
   return result;
 }
 

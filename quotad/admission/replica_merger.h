@@ -27,12 +27,9 @@
 
 namespace quotad {
 
-// The outcome of merging one remote slot.
-struct SlotChange {
-  SlotKey key;
-  uint64_t old_value = 0;
-  uint64_t new_value = 0;
-};
+// The outcome of merging one remote slot: its key, old and new value
+// (NetDelta: the change to the counter's net count).
+using SlotChange = PendingMerge;
 
 struct RemoteMergeResult {
   std::vector<SlotChange> applied;  // slots whose local value rose

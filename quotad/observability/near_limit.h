@@ -38,6 +38,11 @@ class NearLimitTracker final : public UsageObserver {
   void OnUsageChanged(const CounterId&, uint32_t, int64_t) override {}
   void OnDecision(const DecisionNote& note) override;
 
+  // "client" or "integration" (metric label and StatsResponse.near_limit).
+  static const char* SubjectName(Subject subject) {
+    return subject == Subject::kClient ? "client" : "integration";
+  }
+
   // The latest decision for one subject: near its limit or not.
   void Note(Subject subject, absl::string_view tier, uint64_t id, bool near);
 

@@ -4,14 +4,13 @@
 #include <string>
 #include <type_traits>
 
+#include "quotad/policy/window.h"
+
 namespace quotad {
 namespace {
 
-// The first hour still in the rolling 24 h at `now`.
-uint32_t FirstHour(absl::Time now) {
-  const uint32_t h = HourOf(now);
-  return h >= UsageTracker::kWindowHours - 1 ? h - (UsageTracker::kWindowHours - 1) : 0;
-}
+// The first hour still in the rolling 24 h at `now` (as admission reads it).
+uint32_t FirstHour(absl::Time now) { return WindowRange(v1::ROLLING_24H, now).first; }
 
 }  // namespace
 

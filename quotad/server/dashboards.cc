@@ -44,14 +44,14 @@ void Dashboards::AddGauges(Metrics* metrics, PolicyHolder* policy) {
       "Clients or integrations whose latest decision here, within the hour, reached 80% of a limit",
       [this, policy] {
         std::map<std::pair<std::string, std::string>, int64_t> counts;
+        using Subject = NearLimitTracker::Subject;
         for (const auto& t : policy->Current()->tiers()) {
-          counts[{t.name, "client"}] = 0;
-          counts[{t.name, "integration"}] = 0;
+          for (Subject s : {Subject::kClient, Subject::kIntegration}) {
+            counts[{t.name, NearLimitTracker::SubjectName(s)}] = 0;
+          }
         }
         for (const auto& c : near_limit_.Counts()) {
-          const char* subject =
-              c.subject == NearLimitTracker::Subject::kClient ? "client" : "integration";
-          counts[{c.tier, subject}] = c.count;
+          counts[{c.tier, NearLimitTracker::SubjectName(c.subject)}] = c.count;
         }
         std::vector<Metrics::Sample> out;
         for (const auto& [key, count] : counts) {
