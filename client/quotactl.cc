@@ -7,7 +7,7 @@
 // Admin commands talk to the node's admin listener (--target=HOST:ADMIN_PORT)
 // with a bearer token (--admin-token-file):
 //   override set|delete|list, ban, unban, usage, reset, policy show|reload,
-//   cluster status, stats, audit.   "quotactl COMMAND --help" explains each.
+//   cluster status, stats, report, audit.   "quotactl COMMAND --help" explains each.
 //
 // Flag names accept dashes or underscores. Exit status: 0 when the call
 // succeeded (whatever the decision), 1 on RPC errors, 2 on usage errors.
@@ -124,6 +124,10 @@ std::vector<Command> Commands() {
       {"stats",
        "decisions per tier and reason, usage distribution, near-limit counts, top integrations",
        "[--cluster] --json", [] { return RunStats(); }},
+      {"report", "units charged per UTC day to an integration or a tier, per region (billing)",
+       "--integration=ID or --tier=NAME; --from, --to (YYYY-MM-DD, default the last 30 days), "
+       "--csv or --json",
+       [] { return RunReport(); }},
       {"audit", "recent admin changes, newest first", "--limit, --json", [] { return RunAudit(); }},
   };
 }

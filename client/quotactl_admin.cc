@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/quotactl_common.h"
+#include "client/quotactl_report.h"
 #include "quotad/rpc/unary.h"
 #include "quotad/v1/admin.grpc.pb.h"
 
@@ -250,6 +251,36 @@ int RunClusterStatus() {
         row(resp.self(), true);
         for (const auto& p : resp.peers()) row(p, false);
       });
+}
+
+int RunReport() {
+  v1::UsageReportRequest req;
+  req.set_integration_id(absl::GetFlag(FLAGS_integration).empty()
+                             ? absl::GetFlag(FLAGS_integration_id)
+                             : absl::GetFlag(FLAGS_integration));
+  req.set_tier(absl::GetFlag(FLAGS_tier));
+  // Default range: the last 30 UTC days, today included.
+  std::string to = absl::GetFlag(FLAGS_to);
+  if (to.empty()) to = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  req.set_to(to);
+  if (absl::GetFlag(FLAGS_from).empty()) {
+    absl::Time to;
+    std::string err;
+    if (!absl::ParseTime("%Y-%m-%d", req.to(), absl::UTCTimeZone(), &to, &err)) {
+      return Usage("--to: not a UTC day YYYY-MM-DD");
+    }
+    req.set_from(absl::FormatTime("%Y-%m-%d", to - absl::Hours(24 * 29), absl::UTCTimeZone()));
+  } else {
+    req.set_from(absl::GetFlag(FLAGS_from));
+  }
+  return CallAdmin<v1::UsageReportRequest, v1::UsageReport>(&v1::AdminService::Stub::GetUsageReport,
+                                                            req, [](const v1::UsageReport& resp) {
+                                                              if (absl::GetFlag(FLAGS_csv)) {
+                                                                PrintReportCsv(resp, std::cout);
+                                                              } else {
+                                                                PrintReportTable(resp, std::cout);
+                                                              }
+                                                            });
 }
 
 int RunStats() {

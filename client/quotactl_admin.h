@@ -23,6 +23,9 @@ int RunReset();
 int RunPolicy(bool reload);
 int RunClusterStatus();
 int RunStats();
+// One integration's (--integration) or tier's (--tier) units per UTC day,
+// per region: --from, --to (default the last 30 days), --csv or --json.
+int RunReport();
 int RunAudit();
 
 }  // namespace quotad::quotactl

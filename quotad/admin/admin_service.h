@@ -93,6 +93,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
                                      const v1::GetStatsRequest* req,
                                      v1::StatsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetUsageReport(grpc::CallbackServerContext* ctx,
+                                           const v1::UsageReportRequest* req,
+                                           v1::UsageReport* resp) override;
 
   // The logic behind each RPC, callable without gRPC (tests).
   absl::StatusOr<v1::Override> DoSetOverride(const v1::SetOverrideRequest& req,
@@ -105,6 +108,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // (admin_stats.cc; blocks up to kClusterStatsTimeout for the peers).
   absl::StatusOr<v1::StatsResponse> DoGetStats(const v1::GetStatsRequest& req);
   static constexpr absl::Duration kClusterStatsTimeout = absl::Seconds(3);
+  // One usage meter's days from this node's merged copy (admin_stats.cc).
+  absl::StatusOr<v1::UsageReport> DoGetUsageReport(const v1::UsageReportRequest& req);
 
  private:
   // Admin writes need "admin"; reads "admin" or "admin_read".

@@ -1,10 +1,13 @@
-// AdminServiceImpl, the dashboards' half: GetStats for this node (every
-// figure read from aggregates kept up to date: no scan) or for the cluster
-// (each peer's own answer over the peer listener, merged).
+// AdminServiceImpl, the identity-free aggregates: GetStats for this node
+// (every figure read from aggregates kept up to date: no scan) or for the
+// cluster (each peer's own answer over the peer listener, merged); and
+// GetUsageReport (one usage meter's days, usage_report.h).
 #include <string>
 
 #include "quotad/admin/admin_service.h"
 #include "quotad/admin/cluster_stats.h"
+#include "quotad/admin/usage_report.h"
+#include "quotad/common/status_macros.h"
 #include "quotad/rpc/unary.h"
 
 namespace quotad {
@@ -62,6 +65,29 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   if (auto* rejected = RejectUnauthorized(ctx, resp, "GetStats", Access::kRead, &caller))
     return rejected;
   return rpc::FinishUnary(ctx, DoGetStats(*req), resp);
+}
+
+absl::StatusOr<v1::UsageReport> AdminServiceImpl::DoGetUsageReport(
+    const v1::UsageReportRequest& req) {
+  QUOTAD_ASSIGN_OR_RETURN(const UsageReportQuery query, CheckUsageReportRequest(req));
+  QUOTAD_ASSIGN_OR_RETURN(const std::vector<SlotValue> slots,
+                          deps_.store->ReadCounterSlots(query.meter, query.from_day));
+  QUOTAD_ASSIGN_OR_RETURN(const auto origins, ListOrigins(deps_.replicator));
+  const uint32_t oldest_kept =
+      OldestLiveBucket(BucketUnit::kDay, deps_.clock->Now(), deps_.policy->Current()->retention());
+  v1::UsageReport report = BuildUsageReport(req, query, slots, origins, oldest_kept);
+  report.set_node_id(deps_.node_id);
+  report.set_region(deps_.region);
+  return report;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetUsageReport(grpc::CallbackServerContext* ctx,
+                                                           const v1::UsageReportRequest* req,
+                                                           v1::UsageReport* resp) {
+  Principal caller;
+  if (auto* rejected = RejectUnauthorized(ctx, resp, "GetUsageReport", Access::kRead, &caller))
+    return rejected;
+  return rpc::FinishUnary(ctx, DoGetUsageReport(*req), resp);
 }
 
 }  // namespace quotad

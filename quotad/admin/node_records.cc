@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 
 namespace quotad {
@@ -53,15 +54,40 @@ void AddNodeRecordKinds(Replicator* replicator) {
 }
 
 absl::Status AnnounceNode(Replicator* replicator, uint64_t origin, const std::string& node_id,
-                          const std::string& region, const std::string& version) {
+                          const std::string& region, const std::string& version,
+                          absl::Duration origin_ttl) {
   const std::string info = absl::StrCat(node_id, "|", region, "|", version, "|", OriginHex(origin));
   QUOTAD_RETURN_IF_ERROR(
       replicator->PutRecord(absl::StrCat("node/", node_id), info, absl::InfiniteFuture()).status());
-  // Origins outlive their incarnation by the counter retention at most.
   return replicator
-      ->PutRecord(absl::StrCat("origin/", OriginHex(origin)), info,
-                  absl::Now() + absl::Hours(24 * 32))
+      ->PutRecord(absl::StrCat("origin/", OriginHex(origin)), info, absl::Now() + origin_ttl)
       .status();
+}
+
+absl::Status NodeAnnouncer::Announce() {
+  const absl::Duration ttl = absl::Hours(24 * (policy_->Current()->meter_retention_days() + 2));
+  return AnnounceNode(replicator_, origin_, self_.node_id, self_.region, self_.version, ttl);
+}
+
+absl::Status NodeAnnouncer::Start() {
+  QUOTAD_RETURN_IF_ERROR(Announce());
+  thread_ = std::thread([this] {
+    absl::Duration wait = absl::Hours(24);
+    while (!stop_.WaitForNotificationWithTimeout(wait)) {
+      const absl::Status s = Announce();
+      wait = s.ok() ? absl::Hours(24) : absl::Hours(1);
+      if (!s.ok()) {
+        QUOTAD_LOG(WARNING) << "cannot renew this node's origin record (next try in an hour): "
+                            << s.message();
+      }
+    }
+  });
+  return absl::OkStatus();
+}
+
+NodeAnnouncer::~NodeAnnouncer() {
+  stop_.Notify();
+  if (thread_.joinable()) thread_.join();
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "quotad/admission/decision_response.h"
 #include "quotad/admission/idempotency_records.h"
 #include "quotad/admission/limit_plan.h"
+#include "quotad/admission/meters.h"
 #include "quotad/common/logging.h"
 #include "quotad/common/status_macros.h"
 #include "quotad/policy/window.h"
@@ -29,7 +30,8 @@ absl::BitGenRef ThreadLocalGen() {
 }  // namespace
 
 struct AdmissionController::PendingCommit {
-  absl::InlinedVector<CounterDelta, kInlineLimits> deltas;
+  absl::InlinedVector<CounterDelta, kInlineLimits> deltas;  // the plan's counters (cached)
+  absl::InlinedVector<CounterDelta, 2> meters;  // meters.h: written, never cached or locked
   std::optional<IdempotencyPut> put;
   ShardIds shard_ids;                                    // locked to release the reservation
   std::unique_ptr<CounterCache::IdReservation> inflight;  // the request_id reservation
@@ -277,17 +279,15 @@ absl::StatusOr<AdmissionController::Decision> AdmissionController::Decide(
       commit->deltas.push_back({plan.counters[c].id, charge_bucket[c], CountKind::kCharged,
                                 static_cast<uint64_t>(plan.counters[c].amount)});
     }
+    const uint32_t day = BucketOf(BucketUnit::kDay, now);
+    for (const CounterId& meter : MetersFor(tier.name, req.integration_id)) {
+      commit->meters.push_back({meter, day, CountKind::kCharged, static_cast<uint64_t>(cost)});
+    }
     commit->shard_ids = shard_ids;
     if (idem_key) {
-      v1::IdempotencyRecord record;
-      record.set_cost(cost);
-      record.set_client(plan.client.Encode());
-      for (const CounterDelta& d : commit->deltas) {
-        auto* charged_counter = record.add_charged();
-        charged_counter->set_counter_id(d.id.Encode());
-        charged_counter->set_hour(d.hour);
-        charged_counter->set_amount(static_cast<int64_t>(d.amount));
-      }
+      // Meters too: a Refund gives them back with the rest.
+      const v1::IdempotencyRecord record =
+          AdmissionRecord(cost, plan.client, {commit->deltas, commit->meters});
       commit->put = IdempotencyPut{*idem_key, now + options_.idempotency_ttl,
                                    SerializeRecordWithResponse(record, resp)};
     }
@@ -327,12 +327,16 @@ absl::Status AdmissionController::FinishCommit(PendingCommit& commit, const absl
     QUOTAD_LOG(DEBUG) << "commit failed: " << written;
     return AsUnavailable(written);
   }
-  for (const CounterDelta& d : commit.deltas)
-    NotifyUsage(d.id, d.hour, static_cast<int64_t>(d.amount));
-  if (listener_ != nullptr) {
-    for (const CounterDelta& d : commit.deltas) {
-      listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), d.kind}, d.amount);
+  for (absl::Span<const CounterDelta> list :
+       {absl::MakeConstSpan(commit.deltas), absl::MakeConstSpan(commit.meters)}) {
+    for (const CounterDelta& d : list) {
+      NotifyUsage(d.id, d.hour, static_cast<int64_t>(d.amount));
+      if (listener_ != nullptr) {
+        listener_->OnLocalSlotAdded(SlotKey{d.id, d.hour, store_->origin(), d.kind}, d.amount);
+      }
     }
+  }
+  if (listener_ != nullptr) {
     if (commit.put) {
       listener_->OnAdmissionRecorded(commit.put->key, commit.put->expires, commit.put->record);
     }
@@ -353,7 +357,9 @@ void AdmissionController::AcquireAsync(const v1::AcquireRequest& request, Acquir
   // Denials and replays write nothing and are answered at once.
   if (decision->commit == nullptr) return done(std::move(decision->response));
   GroupCommitter::Job job;
-  job.deltas = decision->commit->deltas;
+  job.deltas.assign(decision->commit->deltas.begin(), decision->commit->deltas.end());
+  job.deltas.insert(job.deltas.end(), decision->commit->meters.begin(),
+                    decision->commit->meters.end());
   // Peers learn the admission once it is durable (FinishCommit).
   job.put = listener_ != nullptr ? decision->commit->put : std::move(decision->commit->put);
   job.deadline = call.deadline;

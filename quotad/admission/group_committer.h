@@ -37,7 +37,8 @@ namespace quotad {
 class GroupCommitter {
  public:
   struct Job {
-    absl::InlinedVector<CounterDelta, 4> deltas;  // one per counter (limit_plan.h kInlineLimits)
+    // One per counter and meter (limit_plan.h kInlineLimits, meters.h).
+    absl::InlinedVector<CounterDelta, 6> deltas;
     std::optional<IdempotencyPut> put;
     absl::Time deadline = absl::InfiniteFuture();
     std::function<bool()> cancelled;  // may be empty

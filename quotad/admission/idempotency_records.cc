@@ -6,6 +6,23 @@
 
 namespace quotad {
 
+v1::IdempotencyRecord AdmissionRecord(
+    int64_t cost, const CounterId& client,
+    std::initializer_list<absl::Span<const CounterDelta>> charged) {
+  v1::IdempotencyRecord record;
+  record.set_cost(cost);
+  record.set_client(client.Encode());
+  for (absl::Span<const CounterDelta> list : charged) {
+    for (const CounterDelta& d : list) {
+      auto* c = record.add_charged();
+      c->set_counter_id(d.id.Encode());
+      c->set_hour(d.hour);
+      c->set_amount(static_cast<int64_t>(d.amount));
+    }
+  }
+  return record;
+}
+
 std::string SerializeRecordWithResponse(const v1::IdempotencyRecord& record,
                                         const v1::AcquireResponse& response) {
   using google::protobuf::io::CodedOutputStream;

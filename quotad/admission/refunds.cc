@@ -74,7 +74,7 @@ absl::StatusOr<v1::RefundResponse> AdmissionController::Refund(const v1::RefundR
   v1::RefundResponse resp;
   if (record.refunded() || record.cost() <= 0 || !record.response().allowed()) return resp;
 
-  const int64_t retention = policy_->Current()->retention_hours();
+  const Retention retention = policy_->Current()->retention();
   absl::InlinedVector<CounterDelta, kInlineLimits> deltas;
   for (const auto& c : record.charged()) {
     auto id = CounterId::Decode(c.counter_id());

@@ -30,16 +30,16 @@ uint32_t BucketsBefore(uint32_t bucket, uint32_t n) {
   return MakeBucket(UnitOf(bucket), number > n ? number - n : 0);
 }
 
-uint32_t OldestLiveBucket(BucketUnit unit, absl::Time now, int64_t hour_retention) {
-  int64_t keep = hour_retention;
+uint32_t OldestLiveBucket(BucketUnit unit, absl::Time now, const Retention& retention) {
+  int64_t keep = retention.hours;
   if (unit == BucketUnit::kMinute) keep = kMinuteRetention;
-  if (unit == BucketUnit::kDay) keep = kDayRetention;
+  if (unit == BucketUnit::kDay) keep = std::max<int64_t>(retention.days, kMinDayRetention);
   const int64_t oldest = int64_t{BucketNumber(BucketOf(unit, now))} - keep + 1;
   return MakeBucket(unit, static_cast<uint32_t>(std::max<int64_t>(oldest, 0)));
 }
 
-bool BucketLive(uint32_t bucket, absl::Time now, int64_t hour_retention) {
-  return KnownUnit(bucket) && bucket >= OldestLiveBucket(UnitOf(bucket), now, hour_retention);
+bool BucketLive(uint32_t bucket, absl::Time now, const Retention& retention) {
+  return KnownUnit(bucket) && bucket >= OldestLiveBucket(UnitOf(bucket), now, retention);
 }
 
 }  // namespace quotad

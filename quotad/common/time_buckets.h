@@ -12,6 +12,7 @@
 #ifndef QUOTAD_COMMON_TIME_BUCKETS_H_
 #define QUOTAD_COMMON_TIME_BUCKETS_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/time/time.h"
@@ -47,15 +48,40 @@ inline absl::Time BucketEnd(uint32_t bucket) {
 uint32_t BucketsBefore(uint32_t bucket, uint32_t n);
 
 // How long buckets are kept (storage, replication): hour buckets
-// `hour_retention` hours (the policy's retention_hours); minute buckets
-// kMinuteRetention minutes; day buckets kDayRetention days (a calendar
-// month of 31 days, clock skew and a margin).
+// `Retention::hours` (the policy's retention_hours); minute buckets
+// kMinuteRetention minutes; day buckets `Retention::days` (the policy's
+// meter_retention_days: day buckets hold only calendar-month counters and
+// usage meters, none of them personal), never fewer than kMinDayRetention
+// (a calendar month of 31 days, clock skew and a margin).
 inline constexpr uint32_t kMinuteRetention = 120;
-inline constexpr uint32_t kDayRetention = 35;
+inline constexpr uint32_t kMinDayRetention = 35;
+inline constexpr int64_t kDefaultDayRetention = 400;
+inline constexpr int64_t kMaxDayRetention = 1830;
+struct Retention {
+  int64_t hours = 48;
+  int64_t days = kDefaultDayRetention;
+};
+// A Retention that may change while it is read (a policy reload): the
+// store's readers and compaction filter share one.
+class SharedRetention {
+ public:
+  explicit SharedRetention(Retention r) { Store(r); }
+  Retention Load() const {
+    return {hours_.load(std::memory_order_relaxed), days_.load(std::memory_order_relaxed)};
+  }
+  void Store(Retention r) {
+    hours_.store(r.hours, std::memory_order_relaxed);
+    days_.store(r.days, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<int64_t> hours_{0};
+  std::atomic<int64_t> days_{0};
+};
 // The oldest live bucket of `unit` at `now`.
-uint32_t OldestLiveBucket(BucketUnit unit, absl::Time now, int64_t hour_retention);
+uint32_t OldestLiveBucket(BucketUnit unit, absl::Time now, const Retention& retention);
 // Whether `bucket` is still kept at `now`. False for an unknown unit (3).
-bool BucketLive(uint32_t bucket, absl::Time now, int64_t hour_retention);
+bool BucketLive(uint32_t bucket, absl::Time now, const Retention& retention);
 
 // Net count charged to one counter in one bucket (`hour`: the bucket number,
 // an hour number for hour buckets).

@@ -36,6 +36,7 @@ enum class IdentityDomain : uint8_t {
   kRequestId = 6,
   kKeyFingerprint = 7,
   kCount = 8,  // a limit row's counter: its count spec and the parts' values
+  kMeter = 9,  // a usage meter (quotad/admission/meters.h; a public key)
 };
 
 // Computes keyed digests. Immutable after construction; thread-safe.

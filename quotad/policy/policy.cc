@@ -284,6 +284,13 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::FromText(
     return err.Error({{"retention_hours", -1}}, "must be <= 744 (privacy: counters are short-lived)");
   }
   p->retention_hours_ = proto.retention_hours() == 0 ? 48 : proto.retention_hours();
+  const int64_t days = proto.meter_retention_days();
+  if (days < 0 || (days > 0 && days < kMinDayRetention) || days > kMaxDayRetention) {
+    return err.Error({{"meter_retention_days", -1}},
+                     absl::StrCat("must be in [", kMinDayRetention, ", ", kMaxDayRetention,
+                                  "] (a calendar month needs 35 days of day buckets)"));
+  }
+  p->meter_retention_days_ = days == 0 ? kDefaultDayRetention : days;
   if (proto.denial_jitter_seconds() < 0) return err.Error({{"denial_jitter_seconds", -1}}, "must be >= 0");
   if (proto.burst_jitter_seconds() < 0) return err.Error({{"burst_jitter_seconds", -1}}, "must be >= 0");
   p->denial_jitter_ = absl::Seconds(proto.denial_jitter_seconds() == 0 ? 900 : proto.denial_jitter_seconds());

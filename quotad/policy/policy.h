@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "quotad/common/time_buckets.h"
 #include "quotad/identity/ip_address.h"
 #include "quotad/policy/limit_rows.h"
 #include "quotad/policy/override_source.h"
@@ -98,6 +99,9 @@ class CompiledPolicy {
   int ipv6_client_prefix() const { return ipv6_client_prefix_; }
   int64_t max_cost() const { return max_cost_; }
   int64_t retention_hours() const { return retention_hours_; }
+  int64_t meter_retention_days() const { return meter_retention_days_; }
+  // Both, as storage and replication read them.
+  Retention retention() const { return {retention_hours_, meter_retention_days_}; }
   absl::Duration denial_jitter() const { return denial_jitter_; }
   absl::Duration burst_jitter() const { return burst_jitter_; }
   absl::Duration automated_mean_interval() const { return automated_mean_; }
@@ -146,6 +150,7 @@ class CompiledPolicy {
   int ipv6_client_prefix_ = 64;
   int64_t max_cost_ = 10;
   int64_t retention_hours_ = 48;
+  int64_t meter_retention_days_ = kDefaultDayRetention;
   absl::Duration denial_jitter_;
   absl::Duration burst_jitter_;
   absl::Duration automated_mean_;

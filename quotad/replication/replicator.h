@@ -239,7 +239,8 @@ class Replicator final : public SlotChangeListener {
     }
   };
   // The live hour buckets a round compares (at most SlotDigests::kHours);
-  // the live day buckets (calendar-month counters).
+  // the last 34 day buckets (what a calendar-month window reads; older usage
+  // meters are final and were pushed).
   HourWindow LiveWindow() const;
   HourWindow LiveDayWindow() const;
   // Every call to a peer carries this node's key and policy fingerprints.

@@ -52,8 +52,10 @@ void Replicator::InitialSync(absl::Duration timeout) {
 
 Replicator::HourWindow Replicator::LiveDayWindow() const {
   const absl::Time now = clock_->Now();
-  // Like LiveWindow: skip the oldest live day, include a peer's skew.
-  return {BucketsBefore(BucketOf(BucketUnit::kDay, now), kDayRetention - 2),
+  // The days a month window reads (kMinDayRetention, less its oldest day,
+  // which may expire mid-exchange on a peer keeping no more), and a peer's
+  // skew. Older day buckets (usage meters) are final: push carried them.
+  return {BucketsBefore(BucketOf(BucketUnit::kDay, now), kMinDayRetention - 2),
           BucketOf(BucketUnit::kDay, now + options_.max_clock_skew)};
 }
 

@@ -139,7 +139,7 @@ int Run() {
   db_options.path = data_dir;
   db_options.node_id = node_id;
   db_options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
-  db_options.retention_hours = (*policy)->retention_hours();
+  db_options.retention = (*policy)->retention();
   auto store = RocksDbCounterStore::Open(db_options);
   if (!store.ok()) return Fail(std::string(store.status().message()));
 
@@ -222,7 +222,9 @@ int Run() {
   if (!peers->empty()) replicator.InitialSync(absl::GetFlag(FLAGS_startup_sync_timeout));
   if (auto s = overrides.Reload(); !s.ok()) return Fail(absl::StrCat("cannot read overrides: ", s.message()));
   admission.SetOverrideSource(&overrides);
-  if (auto s = AnnounceNode(&replicator, (*store)->origin(), node_id, region, kVersion); !s.ok()) {
+  NodeAnnouncer announcer(&replicator, &policy_holder, {node_id, region, kVersion},
+                          (*store)->origin());
+  if (auto s = announcer.Start(); !s.ok()) {
     return Fail(absl::StrCat("cannot record node info: ", s.message()));
   }
   replicator.Start();
@@ -238,7 +240,7 @@ int Run() {
     }
     policy_holder.Set(*next);
     metrics.DeclareTiers(tier_names(**next));
-    (*store)->SetRetentionHours((*next)->retention_hours());
+    (*store)->SetRetention((*next)->retention());
     QUOTAD_LOG(INFO) << "policy reloaded from " << policy_path;
     return absl::OkStatus();
   };

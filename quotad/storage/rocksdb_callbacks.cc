@@ -47,20 +47,20 @@ class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
 // Drops counter buckets older than their unit's retention (time_buckets.h).
 class CounterRetentionFilter final : public rocksdb::CompactionFilter {
  public:
-  CounterRetentionFilter(Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention)
+  CounterRetentionFilter(Clock* clock, std::shared_ptr<const SharedRetention> retention)
       : clock_(clock), retention_(std::move(retention)) {}
   Decision FilterV2(int, const rocksdb::Slice& key, ValueType, const rocksdb::Slice&,
                     std::string*, std::string*) const override {
     if (key.size() != kCounterKeySize) return Decision::kKeep;
     const uint32_t bucket = CounterKeyHour(absl::string_view(key.data(), key.size()));
-    return BucketLive(bucket, clock_->Now(), retention_->load()) ? Decision::kKeep
+    return BucketLive(bucket, clock_->Now(), retention_->Load()) ? Decision::kKeep
                                                                  : Decision::kRemove;
   }
   const char* Name() const override { return "quotad.CounterRetentionFilter"; }
 
  private:
   Clock* clock_;
-  std::shared_ptr<std::atomic<int64_t>> retention_;
+  std::shared_ptr<const SharedRetention> retention_;
 };
 
 // Drops idempotency records whose expiry has passed.
@@ -137,8 +137,8 @@ std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator() {
 }
 
 std::unique_ptr<rocksdb::CompactionFilter> NewCounterRetentionFilter(
-    Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention_hours) {
-  return std::make_unique<CounterRetentionFilter>(clock, std::move(retention_hours));
+    Clock* clock, std::shared_ptr<const SharedRetention> retention) {
+  return std::make_unique<CounterRetentionFilter>(clock, std::move(retention));
 }
 
 std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clock) {

@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "quotad/common/clock.h"
+#include "quotad/common/time_buckets.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/env.h"
 #include "rocksdb/merge_operator.h"
@@ -28,10 +29,10 @@ namespace quotad {
 std::shared_ptr<rocksdb::Logger> NewRocksDbLogger();
 
 std::shared_ptr<rocksdb::MergeOperator> NewUInt64AddOperator();
-// Hour buckets live `retention_hours` (may change while the filter is
-// installed); minute and day buckets their fixed retention (time_buckets.h).
+// Buckets live as long as `retention` says (time_buckets.h; it may change
+// while the filter is installed).
 std::unique_ptr<rocksdb::CompactionFilter> NewCounterRetentionFilter(
-    Clock* clock, std::shared_ptr<std::atomic<int64_t>> retention_hours);
+    Clock* clock, std::shared_ptr<const SharedRetention> retention);
 std::unique_ptr<rocksdb::CompactionFilter> NewIdempotencyExpiryFilter(Clock* clock);
 std::unique_ptr<rocksdb::CompactionFilter> NewRecordExpiryFilter(Clock* clock,
                                                                  absl::Duration expired_ttl);

@@ -10,7 +10,7 @@
 namespace quotad {
 
 uint32_t RocksDbCounterStore::OldestLive(uint32_t like) const {
-  return OldestLiveBucket(UnitOf(like), clock_->Now(), retention_hours_->load());
+  return OldestLiveBucket(UnitOf(like), clock_->Now(), retention_->Load());
 }
 
 template <typename Visit>
@@ -114,7 +114,7 @@ absl::StatusOr<std::vector<uint64_t>> RocksDbCounterStore::GetSlots(
   std::vector<rocksdb::Status> statuses =
       db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
   const absl::Time now = clock_->Now();
-  const int64_t retention = retention_hours_->load();
+  const Retention retention = retention_->Load();
   std::vector<uint64_t> out(keys.size(), 0);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;

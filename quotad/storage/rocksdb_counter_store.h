@@ -88,9 +88,9 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   bool healthy() const;
   void SetHealthListener(std::function<void(bool healthy)> listener);
 
-  // Changes the hour buckets' retention used by readers and the compaction
+  // Changes the buckets' retention used by readers and the compaction
   // filter.
-  void SetRetentionHours(int64_t hours) { retention_hours_->store(hours); }
+  void SetRetention(Retention retention) { retention_->Store(retention); }
 
   // A RocksDB integer property summed over all column families (e.g.
   // "rocksdb.total-sst-files-size"); 0 when unknown.
@@ -133,7 +133,7 @@ class RocksDbCounterStore final : public CounterStore, public RecordStore, publi
   template <typename Visit>
   absl::Status VisitCounter(const CounterId& id, uint32_t min_hour, const Visit& visit);
 
-  std::shared_ptr<std::atomic<int64_t>> retention_hours_;
+  std::shared_ptr<SharedRetention> retention_;
   Clock* clock_ = nullptr;
   // What the compaction filters delete by (never faster than elapsed time).
   std::unique_ptr<DeletionWatermark> deletion_clock_;

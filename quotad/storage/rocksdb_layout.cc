@@ -11,7 +11,7 @@
 namespace quotad {
 
 RocksDbLayout MakeRocksDbLayout(const RocksDbOptions& options, Clock* deletion_clock,
-                                std::shared_ptr<std::atomic<int64_t>> retention_hours) {
+                                std::shared_ptr<const SharedRetention> retention) {
   RocksDbLayout layout;
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto make_table = [&](bool whole_key) {
@@ -53,7 +53,7 @@ RocksDbLayout MakeRocksDbLayout(const RocksDbOptions& options, Clock* deletion_c
   counters.table_factory = make_table(false);
   counters.compression = rocksdb::kLZ4Compression;
   counters.bottommost_compression = rocksdb::kZSTD;
-  layout.filters.push_back(NewCounterRetentionFilter(deletion_clock, retention_hours));
+  layout.filters.push_back(NewCounterRetentionFilter(deletion_clock, std::move(retention)));
   counters.compaction_filter = layout.filters.back().get();
 
   rocksdb::ColumnFamilyOptions idempotency;

@@ -24,6 +24,7 @@
 
 #include "absl/time/time.h"
 #include "quotad/common/clock.h"
+#include "quotad/common/time_buckets.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/file_system.h"
@@ -34,7 +35,7 @@ struct RocksDbOptions {
   std::string path;
   std::string node_id;
   bool sync_writes = false;
-  int64_t retention_hours = 48;
+  Retention retention;  // of counter buckets (time_buckets.h)
   size_t block_cache_bytes = 64 << 20;
   // How long a record is kept after its expiry before compaction may drop it.
   absl::Duration expired_record_ttl = absl::Hours(24 * 7);
@@ -68,9 +69,9 @@ struct RocksDbLayout {
 };
 
 // Filters delete by `deletion_clock` (borrowed, must outlive the layout);
-// `retention_hours` may change later.
+// `retention` may change later.
 RocksDbLayout MakeRocksDbLayout(const RocksDbOptions& options, Clock* deletion_clock,
-                                std::shared_ptr<std::atomic<int64_t>> retention_hours);
+                                std::shared_ptr<const SharedRetention> retention);
 
 }  // namespace quotad
 

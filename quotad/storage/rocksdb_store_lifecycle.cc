@@ -89,10 +89,9 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   store->clock_ = options.clock;
   store->deletion_clock_ = std::make_unique<DeletionWatermark>(options.clock, options.elapsed_clock);
   store->sync_writes_ = options.sync_writes;
-  store->retention_hours_ = std::make_shared<std::atomic<int64_t>>(options.retention_hours);
+  store->retention_ = std::make_shared<SharedRetention>(options.retention);
   store->audit_retention_ = options.audit_retention;
-  store->layout_ =
-      MakeRocksDbLayout(options, store->deletion_clock_.get(), store->retention_hours_);
+  store->layout_ = MakeRocksDbLayout(options, store->deletion_clock_.get(), store->retention_);
   store->file_system_ = options.file_system;
   if (store->file_system_ != nullptr) {
     store->env_ = rocksdb::NewCompositeEnv(store->file_system_);

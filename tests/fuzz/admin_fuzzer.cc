@@ -2,11 +2,14 @@
 // input byte picks the call, the rest is its request in protobuf wire form:
 //   0 SetOverride(SetOverrideRequest)   2 GetUsage(UsageRequest)
 //   1 DeleteOverride(DeleteOverrideRequest)  3 ResetUsage(UsageRequest)
+//   4 GetUsageReport(UsageReportRequest)
 // Holds: a refused call is InvalidArgument (NotFound for a delete of
 // nothing) with a message and leaves the override list as it was; a set
 // override is listed under the id it was given, never with a raw address,
 // and a permanent one on an address, prefix, name or integration applies to
-// a client it names; usage look-ups of any input answer or refuse cleanly.
+// a client it names; usage look-ups of any input answer or refuse cleanly;
+// a usage report lists every day of its range once, in order, and its total
+// is the sum of its days.
 #include <cstddef>
 #include <cstdint>
 
@@ -96,6 +99,24 @@ void Usage(FuzzNode& node, const v1::UsageRequest& request, bool reset) {
   if (!status.ok()) FuzzCheckError(status, absl::StatusCode::kInvalidArgument, "refused usage");
 }
 
+void Report(FuzzNode& node, const v1::UsageReportRequest& request) {
+  auto report = node.admin().DoGetUsageReport(request);
+  if (!report.ok()) {
+    FuzzCheckError(report.status(), absl::StatusCode::kInvalidArgument, "refused report");
+    return;
+  }
+  FuzzCheck(report->days_size() >= 1 && report->days(0).day() == request.from() &&
+                report->days(report->days_size() - 1).day() == request.to(),
+            "the report's days are not its range");
+  int64_t total = 0;
+  for (int i = 0; i < report->days_size(); ++i) {
+    FuzzCheck(i == 0 || report->days(i - 1).day() < report->days(i).day(), "days out of order");
+    FuzzCheck(report->days(i).units() >= 0, "a day below zero");
+    total += report->days(i).units();
+  }
+  FuzzCheck(total == report->total_units(), "the total is not the sum of the days");
+}
+
 }  // namespace
 }  // namespace quotad::fuzz
 
@@ -104,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   fuzz::FuzzNode& node = fuzz::FuzzNode::Get();
   const int body = static_cast<int>(size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: {
       v1::SetOverrideRequest r;
       if (r.ParseFromArray(data + 1, body)) fuzz::SetOverride(node, r);
@@ -113,6 +134,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 1: {
       v1::DeleteOverrideRequest r;
       if (r.ParseFromArray(data + 1, body)) fuzz::DeleteOverride(node, r);
+      break;
+    }
+    case 4: {
+      v1::UsageReportRequest r;
+      if (r.ParseFromArray(data + 1, body)) fuzz::Report(node, r);
       break;
     }
     default: {

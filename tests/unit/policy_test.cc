@@ -168,6 +168,7 @@ TEST(PolicyTest, DefaultsAreFilledIn) {
   auto p = MustParse(R"pb(tiers { name: "interactive" daily_limit: 40 })pb");
   EXPECT_EQ(p->max_cost(), 10);
   EXPECT_EQ(p->retention_hours(), 48);
+  EXPECT_EQ(p->meter_retention_days(), 400);
   EXPECT_EQ(p->ipv4_group_prefix(), 24);
   EXPECT_EQ(p->ipv6_group_prefix(), 48);
   EXPECT_TRUE(p->client_key_includes_user_agent());
@@ -365,6 +366,12 @@ INSTANTIATE_TEST_SUITE_P(
                       "tiers[0].burst_per_minute: must be >= 0"},
         BadPolicyCase{"ShortRetention", "tiers { name: \"interactive\" }\nretention_hours: 24",
                       "bad.textproto:2: retention_hours: must be >= 25"},
+        BadPolicyCase{"ShortMeterRetention",
+                      "tiers { name: \"interactive\" }\nmeter_retention_days: 34",
+                      "bad.textproto:2: meter_retention_days: must be in [35, 1830]"},
+        BadPolicyCase{"LongMeterRetention",
+                      "tiers { name: \"interactive\" }\nmeter_retention_days: 1831",
+                      "bad.textproto:2: meter_retention_days: must be in [35, 1830]"},
         BadPolicyCase{"NegativeCost", "tiers { name: \"interactive\" }\nmax_cost: -2",
                       "max_cost: must be >= 1"},
         BadPolicyCase{"BadGroupPrefix",

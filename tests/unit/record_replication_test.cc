@@ -219,13 +219,14 @@ TEST_F(MiniCluster, AntiEntropyAloneRepairsCountersAndRecordsAndThenMovesNothing
   // A second round finds equal digests and pulls nothing.
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
   EXPECT_EQ(nodes_[1].replicator->Status().peers(0).ranges_repaired(), repaired);
-  // One more charge differs in exactly the ranges of its counters.
+  // One more charge differs in exactly the ranges of its counters: its
+  // client's and its tier's usage meter's (meters.h).
   v1::AcquireRequest req;
   req.set_ip("10.1.7.1");
   ASSERT_TRUE(nodes_[0].admission->Acquire(req)->allowed());
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
   EXPECT_EQ(Used(1, "10.1.7.1"), 2);
-  EXPECT_LE(nodes_[1].replicator->Status().peers(0).ranges_repaired(), repaired + 1);
+  EXPECT_LE(nodes_[1].replicator->Status().peers(0).ranges_repaired(), repaired + 2);
 }
 
 TEST_F(MiniCluster, AWriteRightAfterARestartWinsEvenWithTheClockSteppedBack) {
@@ -256,14 +257,15 @@ TEST_F(MiniCluster, AntiEntropyPullsOnlyTheHoursThatDiffer) {
   };
   charge(0, 0, 5000);
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(30)).ok());
+  // Every client's slot, and the day slot of their tier's usage meter.
   const uint64_t first = nodes_[1].replicator->Status().peers(0).slots_pulled();
-  EXPECT_EQ(first, 5000u);
+  EXPECT_EQ(first, 5000u + 1);
   // Three hours later 10 more clients: every range they touch also holds
-  // ~20 older slots, but only the 10 new ones move.
+  // ~20 older slots, but only the 10 new ones move (and the meter's).
   clock_.Advance(absl::Hours(3));
   charge(0, 5000, 10);
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(30)).ok());
-  EXPECT_EQ(nodes_[1].replicator->Status().peers(0).slots_pulled() - first, 10u);
+  EXPECT_EQ(nodes_[1].replicator->Status().peers(0).slots_pulled() - first, 10u + 1);
   EXPECT_EQ(Used(1, "10.0.19.140"), 1);  // client 5004
 }
 
@@ -291,6 +293,7 @@ TEST_F(MiniCluster, AMonthCounterIsRepairedAcrossDaysAndOutlivesTheHourRetention
                                             window: MINUTE_UTC
                                             limit: 1000
                                           }
+                                          meter_retention_days: 35
                                         )pb",
                                         "t")
                    .value());
@@ -325,14 +328,17 @@ TEST_F(MiniCluster, AMonthCounterIsRepairedAcrossDaysAndOutlivesTheHourRetention
   EXPECT_EQ(used(1, "monthly"), 0);
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
   EXPECT_EQ(used(1, "monthly"), 10);
-  // Only the month counter's one day slot moved (minute buckets are never
+  // Only the month counter's one day slot moved, with the day slots of the
+  // request's two usage meters (tier, integration; minute buckets are never
   // compared), and a second round finds the day sketches equal.
   const auto status = nodes_[1].replicator->Status();
-  EXPECT_EQ(status.peers(0).slots_pulled(), 1u);
+  EXPECT_EQ(status.peers(0).slots_pulled(), 3u);
   ASSERT_TRUE(nodes_[1].replicator->AntiEntropyWith(0, absl::Now() + absl::Seconds(10)).ok());
   EXPECT_EQ(nodes_[1].replicator->Status().peers(0).ranges_repaired(),
             status.peers(0).ranges_repaired());
-  // Past the day retention (35 days) the bucket is no longer read.
+  // Past the day retention (meter_retention_days: 35, set as a node does on
+  // reload) the bucket is no longer read.
+  nodes_[1].store->SetRetention(policy_->Current()->retention());
   clock_.Advance(absl::Hours(24 * 36));
   ASSERT_TRUE(nodes_[1].store->CompactAll().ok());
   auto slots = nodes_[1].store->ReadCounterSlots(id, MakeBucket(BucketUnit::kDay, 0));
@@ -359,7 +365,7 @@ TEST_F(MiniCluster, ALinkCutOneWayIsRepairedThroughAThirdNodeAndPushedOriginsAre
   // n3 never heard n1: it compares n1's slot and pulls it from n2.
   ASSERT_TRUE(nodes_[2].replicator->AntiEntropyWith(1, absl::Now() + absl::Seconds(10)).ok());
   EXPECT_EQ(Used(2, "10.9.0.19"), 1);
-  EXPECT_EQ(nodes_[2].replicator->Status().peers(1).slots_pulled(), 20u);
+  EXPECT_EQ(nodes_[2].replicator->Status().peers(1).slots_pulled(), 20u + 1);  // + the tier meter
 }
 
 }  // namespace

@@ -100,7 +100,7 @@ TEST_F(RocksDbCounterStoreTest, RetentionHidesAndCompactionDropsOldBuckets) {
   EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());  // readers ignore expired buckets
   ASSERT_TRUE(store->CompactAll().ok());
   // After compaction the key is physically gone, even with a longer retention.
-  store->SetRetentionHours(1000);
+  store->SetRetention({1000, kDefaultDayRetention});
   EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());
 }
 
@@ -126,7 +126,7 @@ TEST_F(RocksDbCounterStoreTest, AWallClockJumpingAheadCannotMakeCompactionDropLi
   clock_.Advance(absl::Hours(49));
   elapsed.Advance(absl::Hours(49));
   ASSERT_TRUE(store->CompactAll().ok());
-  store->SetRetentionHours(1000);
+  store->SetRetention({1000, kDefaultDayRetention});
   EXPECT_TRUE(store->ReadBuckets(Id(1), 0)->empty());
 }
 

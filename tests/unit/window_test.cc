@@ -94,17 +94,23 @@ TEST(TimeBucketsTest, EachUnitHasItsTagAndItsRetention) {
   EXPECT_EQ(UnitOf(BucketOf(BucketUnit::kDay, now)), BucketUnit::kDay);
   EXPECT_EQ(BucketStart(BucketOf(BucketUnit::kDay, now)), At("2026-11-26T00:00:00Z"));
   EXPECT_EQ(BucketEnd(BucketOf(BucketUnit::kMinute, now)), At("2026-11-26T10:31:00Z"));
-  // Hours live `retention` hours, minutes 120 minutes, days 35 days.
+  // Hours live `retention.hours` hours, minutes 120 minutes, days
+  // `retention.days` days (never fewer than 35).
+  const Retention retention{48, 400};
   const uint32_t hour = BucketOf(BucketUnit::kHour, now);
-  EXPECT_TRUE(BucketLive(hour, now + absl::Hours(47), 48));
-  EXPECT_FALSE(BucketLive(hour, now + absl::Hours(48), 48));
+  EXPECT_TRUE(BucketLive(hour, now + absl::Hours(47), retention));
+  EXPECT_FALSE(BucketLive(hour, now + absl::Hours(48), retention));
   const uint32_t minute = BucketOf(BucketUnit::kMinute, now);
-  EXPECT_TRUE(BucketLive(minute, now + absl::Minutes(119), 48));
-  EXPECT_FALSE(BucketLive(minute, now + absl::Minutes(120), 48));
+  EXPECT_TRUE(BucketLive(minute, now + absl::Minutes(119), retention));
+  EXPECT_FALSE(BucketLive(minute, now + absl::Minutes(120), retention));
   const uint32_t day = BucketOf(BucketUnit::kDay, now);
-  EXPECT_TRUE(BucketLive(day, now + absl::Hours(24 * 34), 48));
-  EXPECT_FALSE(BucketLive(day, now + absl::Hours(24 * 35), 48));
-  EXPECT_FALSE(BucketLive(0xC0000000u | 5, now, 48));  // no such unit
+  EXPECT_TRUE(BucketLive(day, now + absl::Hours(24 * 399), retention));
+  EXPECT_FALSE(BucketLive(day, now + absl::Hours(24 * 400), retention));
+  EXPECT_TRUE(BucketLive(day, now + absl::Hours(24 * 34), Retention{48, 35}));
+  EXPECT_FALSE(BucketLive(day, now + absl::Hours(24 * 35), Retention{48, 35}));
+  EXPECT_FALSE(BucketLive(day, now + absl::Hours(24 * 35), Retention{48, 10}));  // floor 35
+  EXPECT_TRUE(BucketLive(day, now + absl::Hours(24 * 34), Retention{48, 10}));
+  EXPECT_FALSE(BucketLive(0xC0000000u | 5, now, retention));  // no such unit
 }
 
 TEST(WindowTest, RefundsReduceUsageButNeverBelowZero) {
