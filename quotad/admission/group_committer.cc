@@ -1,8 +1,35 @@
 #include "quotad/admission/group_committer.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 
 namespace quotad {
+namespace {
+
+// Sums the deltas of each slot into one (their order does not matter: a
+// batch is one atomic write).
+void Coalesce(std::vector<CounterDelta>* deltas) {
+  if (deltas->size() < 2) return;
+  auto slot = [](const CounterDelta& d) {
+    return std::make_tuple(static_cast<uint8_t>(d.id.space), d.id.hash, d.hour,
+                           static_cast<uint8_t>(d.kind));
+  };
+  std::sort(deltas->begin(), deltas->end(),
+            [&](const CounterDelta& a, const CounterDelta& b) { return slot(a) < slot(b); });
+  size_t out = 0;
+  for (size_t i = 1; i < deltas->size(); ++i) {
+    if (slot((*deltas)[i]) == slot((*deltas)[out])) {
+      (*deltas)[out].amount += (*deltas)[i].amount;
+    } else {
+      (*deltas)[++out] = (*deltas)[i];
+    }
+  }
+  deltas->resize(out + 1);
+}
+
+}  // namespace
 
 void GroupCommitter::Submit(Job job) {
   bool full = false;
@@ -63,6 +90,7 @@ void GroupCommitter::Drain() {
       if (job.put) puts.push_back(std::move(*job.put));
       live.push_back(&job);
     }
+    Coalesce(&deltas);
     const absl::Status written = live.empty() ? absl::OkStatus() : store_->CommitMany(deltas, puts);
     for (Job* job : live) job->finish(written);
     batch.clear();

@@ -6,7 +6,9 @@
 // (CounterStore::CommitMany), finishes those jobs, and repeats until the
 // queue is empty; otherwise the current writer takes the job in its next
 // batch. No caller waits for another's write to finish before its own is
-// queued; the writer keeps writing what queues meanwhile.
+// queued; the writer keeps writing what queues meanwhile. Deltas of one slot
+// (counter, bucket, kind) from several jobs of a batch are summed into one
+// (a tier's usage meter or an integration pool is charged once per batch).
 //
 // Overload and abandoned calls: the queue is bounded (`max_queue` jobs); a
 // job submitted to a full queue is finished at once with RESOURCE_EXHAUSTED.
