@@ -4,7 +4,9 @@
 #include "quotad/admission/meters.h"
 
 #include <array>
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -78,6 +80,24 @@ TEST_F(MeterTest, ARefundGivesTheMetersBack) {
   ASSERT_TRUE(admission_->Refund(refund).ok());
   EXPECT_EQ(Metered(MeterKind::kIntegration, "acme-probe"), 0);
   EXPECT_EQ(Metered(MeterKind::kTier, "interactive"), 0);
+}
+
+TEST_F(MeterTest, ConcurrentAdmissionsGroupCommittedTogetherAreMeteredExactly) {
+  // Many writers at once: the committer sums a batch's meter deltas into one.
+  std::vector<std::thread> threads;
+  std::atomic<int> admitted{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto r = admission_->Acquire(FromIntegration(absl::StrCat("10.", t, ".", i, ".1"), "acme"));
+        if (r.ok() && r->allowed()) admitted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(admitted.load(), 400);
+  EXPECT_EQ(Metered(MeterKind::kIntegration, "acme"), 400);
+  EXPECT_EQ(Metered(MeterKind::kTier, "interactive"), 400);
 }
 
 TEST_F(MeterTest, AFailedWriteMetersNothing) {
