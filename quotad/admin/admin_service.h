@@ -16,6 +16,7 @@
 #include "quotad/observability/near_limit.h"
 #include "quotad/observability/usage_tracker.h"
 #include "quotad/replication/replicator.h"
+#include "quotad/rpc/offload.h"
 #include "quotad/rpc/unary.h"
 #include "quotad/security/authorizer.h"
 #include "quotad/storage/audit_store.h"
@@ -105,9 +106,12 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::StatusOr<v1::GetPolicyResponse> DoGetPolicy();
   absl::StatusOr<v1::ClusterStatusResponse> DoClusterStatus();
   // This node's own aggregates, or with `req.cluster` every node's merged
-  // (admin_stats.cc; blocks up to kClusterStatsTimeout for the peers).
+  // (admin_stats.cc; blocks up to kClusterStatsTimeout for the peers: the
+  // RPC runs it off gRPC's callback threads, at most kMaxClusterCalls at
+  // once, RESOURCE_EXHAUSTED beyond).
   absl::StatusOr<v1::StatsResponse> DoGetStats(const v1::GetStatsRequest& req);
   static constexpr absl::Duration kClusterStatsTimeout = absl::Seconds(3);
+  static constexpr int kMaxClusterCalls = 4;
   // One usage meter's days from this node's merged copy (admin_stats.cc).
   absl::StatusOr<v1::UsageReport> DoGetUsageReport(const v1::UsageReportRequest& req);
 
@@ -150,6 +154,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   AdminDeps deps_;
   const std::unique_ptr<Authorizer> own_authorizer_;
   const Authorizer* authorizer_;
+  // Last: destroyed first, waiting for the cluster calls that use the above.
+  rpc::Offloader cluster_calls_{kMaxClusterCalls};
   absl::Time policy_loaded_at_ = absl::Now();
 };
 

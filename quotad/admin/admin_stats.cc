@@ -4,6 +4,7 @@
 // GetUsageReport (one usage meter's days, usage_report.h).
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "quotad/admin/admin_service.h"
 #include "quotad/admin/cluster_stats.h"
 #include "quotad/admin/usage_report.h"
@@ -64,7 +65,21 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   Principal caller;
   if (auto* rejected = RejectUnauthorized(ctx, resp, "GetStats", Access::kRead, &caller))
     return rejected;
-  return rpc::FinishUnary(ctx, DoGetStats(*req), resp);
+  if (!req->cluster()) return rpc::FinishUnary(ctx, DoGetStats(*req), resp);
+  // The peers take up to kClusterStatsTimeout to answer: off the callback
+  // threads (request and response live until the reactor is finished).
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const bool started = cluster_calls_.TryRun([this, req, resp, reactor] {
+    absl::StatusOr<v1::StatsResponse> result = DoGetStats(*req);
+    if (result.ok()) *resp = std::move(*result);
+    reactor->Finish(rpc::ToGrpcStatus(result.status()));
+  });
+  if (!started) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 absl::StrCat("cluster stats: ", kMaxClusterCalls,
+                                              " calls already wait for the peers; retry")));
+  }
+  return reactor;
 }
 
 absl::StatusOr<v1::UsageReport> AdminServiceImpl::DoGetUsageReport(

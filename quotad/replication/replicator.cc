@@ -81,12 +81,14 @@ Replicator::Replicator(AdmissionController* admission, CounterStore* store,
     peer->channel = transport->Connect(config);
     peers_.push_back(std::move(peer));
   }
-  admission_->SetChangeListener(this);
+  // With no peer there is nothing to tell (and the request path then keeps
+  // no copy of an admission's record for replication).
+  if (!peers_.empty()) admission_->SetChangeListener(this);
 }
 
 Replicator::~Replicator() {
   Stop();
-  admission_->SetChangeListener(nullptr);
+  if (!peers_.empty()) admission_->SetChangeListener(nullptr);
 }
 
 void Replicator::Start() {

@@ -92,7 +92,7 @@ struct ReplicatorOptions {
 class Replicator final : public SlotChangeListener {
  public:
   // Borrowed pointers must outlive the replicator. Registers itself as the
-  // admission controller's change listener.
+  // admission controller's change listener when it has peers.
   Replicator(AdmissionController* admission, CounterStore* store, RecordStore* records,
              PolicyHolder* policy, Clock* clock, ReplicatorOptions options);
   ~Replicator() override;  // Stop()s

@@ -1,14 +1,15 @@
 // The gRPC adapter over a real loopback server: status codes and messages
 // reach the caller as the contract says.
-#include "quotad/service/quota_service.h"
-
+#include <atomic>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "client/quota_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "quotad/rpc/offload.h"
 #include "quotad/server/listeners.h"
+#include "quotad/service/quota_service.h"
 #include "quotad/storage/rocksdb_counter_store.h"
 #include "tests/testing/fault_injecting_store.h"
 #include "tests/testing/temp_dir.h"
@@ -168,6 +169,25 @@ TEST_F(QuotaServiceTest, ACallWhoseDeadlinePassesWhileItsWriteWaitsIsNotCharged)
   admission.WaitForIdle();
   EXPECT_EQ(client.Check(second)->limits(0).used(), 0);
   EXPECT_EQ(client.Check(first)->limits(0).used(), 1);
+}
+
+// Calls that wait on peers run off the callback threads: at most N at once,
+// and the Offloader outlives none of them.
+TEST(OffloaderTest, RunsAtMostNAtOnceAndWaitsForThemWhenDestroyed) {
+  absl::Notification release;
+  std::atomic<int> finished{0};
+  {
+    rpc::Offloader offloader(2);
+    auto task = [&] {
+      release.WaitForNotification();
+      finished.fetch_add(1);
+    };
+    ASSERT_TRUE(offloader.TryRun(task));
+    ASSERT_TRUE(offloader.TryRun(task));
+    EXPECT_FALSE(offloader.TryRun(task));  // both still run
+    release.Notify();
+  }  // waits for both
+  EXPECT_EQ(finished.load(), 2);
 }
 
 }  // namespace
